@@ -1,0 +1,51 @@
+"""Application settings from `config/app.yaml`, overridable by environment variables.
+
+- `workspace` (env `DFE_WORKSPACE`): uploaded videos, flow, features, jobs and galleries.
+- `model_dir` (env `DFE_MODEL_DIR`): the model registry's base folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import yaml
+
+from core.errors import DFEError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "app.yaml"
+
+
+class ConfigError(DFEError, ValueError):
+    """A configuration file is missing, malformed, or has unknown keys or wrong types."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    workspace: Path = Path("workspace")
+    model_dir: Path = Path("results/model_checkpoints")
+
+
+_ENVIRONMENT = {"workspace": "DFE_WORKSPACE", "model_dir": "DFE_MODEL_DIR"}
+
+
+def load_settings(config_path: str | os.PathLike | None = None) -> AppSettings:
+    """Settings from `config_path` (default `config/app.yaml` if present), then the environment."""
+    path = Path(config_path) if config_path else DEFAULT_CONFIG
+    values: dict = {}
+    if config_path or path.exists():
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"cannot read settings file {path}: {error}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path} must be a mapping of setting: value")
+    known = {f.name for f in fields(AppSettings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown} in {path}; valid: {sorted(known)}")
+    for key, variable in _ENVIRONMENT.items():
+        if os.environ.get(variable):
+            values[key] = os.environ[variable]
+    return AppSettings(**{key: Path(value) for key, value in values.items()})

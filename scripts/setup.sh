@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Create .venv with Python 3.11 and install the pinned requirements (skipped when unchanged).
+# Usage: scripts/setup.sh [requirements file]   (default: requirements.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+requirements="${1:-requirements.txt}"
+
+python_bin="${PYTHON:-}"
+if [ -z "$python_bin" ]; then
+  for candidate in python3.11 python3 python; do
+    if command -v "$candidate" >/dev/null 2>&1 && \
+       "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      python_bin="$candidate"; break
+    fi
+  done
+fi
+if [ -z "$python_bin" ]; then
+  echo "error: Python 3.11 is needed (set PYTHON=/path/to/python3.11)" >&2
+  exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $python_bin"
+  "$python_bin" -m venv .venv
+fi
+
+stamp=".venv/.installed-$(basename "$requirements")"
+wanted="$(cat requirements*.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "setup: installing $requirements into .venv"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r "$requirements"
+  echo "$wanted" > "$stamp"
+fi

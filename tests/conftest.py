@@ -1,0 +1,52 @@
+"""Shared fixtures: small synthetic videos with known motion, written by the real encoder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+from core.synthetic import make_demo_video, translating_frames  # noqa: E402
+from core.video_writer import write_video  # noqa: E402
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+MIDDLEBURY = SHARED_DATA / "middlebury"
+
+# The known motion of the `panning_video` fixture, pixels per frame.
+PAN_VELOCITY = (2.0, -1.0)
+
+
+@pytest.fixture(scope="session")
+def video_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("videos")
+
+
+@pytest.fixture(scope="session")
+def demo_video(video_dir) -> Path:
+    """The demo clip, 20 frames of 160x120 at 25 fps, H.264 mp4."""
+    return make_demo_video(video_dir / "demo.mp4", num_frames=20, size=(160, 120))
+
+
+@pytest.fixture(scope="session")
+def panning_video(video_dir) -> Path:
+    """A texture panning at PAN_VELOCITY, 12 frames of 96x64 at 25 fps (lossless-ish H.264)."""
+    return write_video(video_dir / "pan.mkv", translating_frames(12, PAN_VELOCITY, (96, 64)), 25.0)
+
+
+@pytest.fixture()
+def one_frame_video(tmp_path) -> Path:
+    return write_video(tmp_path / "one.mp4", [np.full((32, 32, 3), 128, np.uint8)], 25.0)
+
+
+@pytest.fixture(scope="session")
+def middlebury_dir() -> Path:
+    if not (MIDDLEBURY / "Venus" / "flow10.flo").exists():
+        pytest.skip(f"Middlebury data not found at {MIDDLEBURY}")
+    return MIDDLEBURY

@@ -1,0 +1,67 @@
+"""The command line, run as users run it: `python -m core ...` in a subprocess."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+from conftest import ROOT
+
+
+def run_cli(*args: str):
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_help_lists_commands_and_options():
+    result = run_cli("--help")
+    assert result.returncode == 0 and "flow" in result.stdout and "sequences" in result.stdout
+    flow_help = run_cli("flow", "--help")
+    assert flow_help.returncode == 0 and "--method" in flow_help.stdout and "--format" in flow_help.stdout
+
+
+def test_flow_command_skips_done_work_and_reports_bad_videos(demo_video, panning_video, tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(demo_video, videos / "demo.mp4")
+    shutil.copy(panning_video, videos / "pan.mkv")
+    (videos / "broken.avi").write_text("not a video")
+    out = tmp_path / "flow"
+    first = run_cli("flow", "--input_dir", str(videos), "--output_dir", str(out), "--method", "dis")
+    assert first.returncode == 1  # one video failed, the others are done
+    assert "broken.avi" in first.stderr and "not a video" in first.stderr
+    assert "Traceback" not in first.stderr
+    assert "2 computed, 0 already done, 1 failed" in first.stdout
+    assert "pair/s" in first.stderr  # the progress bar
+    assert np.load(out / "demo.npy").shape == (19, 224, 224, 2)
+    second = run_cli("flow", "--input_dir", str(videos), "--output_dir", str(out), "--method", "dis",
+                     "--quiet")
+    assert "0 computed, 2 already done, 1 failed" in second.stdout
+
+
+def test_sequences_compute_then_load(demo_video, tmp_path):
+    out = tmp_path / "processed"
+    computed = run_cli("sequences", "--mode", "compute", "--video_path", str(demo_video), "--output_dir",
+                       str(out), "--method", "farneback", "--sequence_length", "9", "--stride", "5")
+    assert computed.returncode == 0, computed.stderr
+    assert np.load(out / "demo_windows.npy").shape == (3, 9, 224, 224, 2)
+    loaded = run_cli("sequences", "--mode", "load", "--input_dir", str(out / "flow"), "--output_dir",
+                     str(tmp_path / "again"), "--sequence_length", "9", "--stride", "5", "--quiet")
+    assert loaded.returncode == 0 and "3 windows written" in loaded.stdout
+    import json
+    index = json.loads((tmp_path / "again" / "demo_windows.json").read_text())
+    assert index["fps"] == 25.0 and index["windows"][1]["start_ms"] == 200.0
+
+
+def test_bad_input_gives_one_line_and_exit_2(tmp_path):
+    missing = run_cli("sequences", "--mode", "compute", "--video_path", str(tmp_path / "nope.mp4"),
+                      "--output_dir", str(tmp_path), "--quiet")
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines()[-1].startswith("error: video not found")
+    empty = run_cli("flow", "--input_dir", str(tmp_path), "--output_dir", str(tmp_path / "o"))
+    assert empty.returncode == 2 and "no videos found" in empty.stderr
+    bad_param = run_cli("flow", "--input_dir", str(tmp_path), "--method", "dis", "--param", "speed=3")
+    assert bad_param.returncode == 2 and "unknown parameter" in bad_param.stderr

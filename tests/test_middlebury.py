@@ -1,0 +1,59 @@
+"""Accuracy on the eight Middlebury pairs: the pipeline gives exactly what the raw OpenCV calls give.
+
+Reference mean end-point errors (shared/data/README.md, OpenCV 5.0): Farneback 1.08, DIS medium
+0.60, TV-L1 0.92, DeepFlow 0.30, DenseRLOF 0.39. TV-L1 takes ~3 s a pair at this size, so the test
+runs it on two pairs; `benchmarks/middlebury_epe.py` runs all eight.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from core.flow import OpticalFlowComputer
+from core.flow_io import read_flo
+
+RAW_CALLS = {
+    "farneback": lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.1, 0),
+    "dis": lambda a, b: cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(a, b, None),
+    "tvl1": lambda a, b: cv2.optflow.DualTVL1OpticalFlow_create().calc(a, b, None),
+    "deepflow": lambda a, b: cv2.optflow.createOptFlow_DeepFlow().calc(a, b, None),
+    "rlof": lambda a, b: cv2.optflow.DenseRLOFOpticalFlow_create().calc(
+        cv2.cvtColor(a, cv2.COLOR_GRAY2BGR), cv2.cvtColor(b, cv2.COLOR_GRAY2BGR), None),
+}
+REFERENCE_EPE = {"farneback": 1.08, "dis": 0.60, "deepflow": 0.30, "rlof": 0.39}
+
+
+def end_point_error(flow: np.ndarray, truth: np.ndarray) -> float:
+    valid = np.isfinite(truth).all(axis=-1)
+    return float(np.linalg.norm(flow - truth, axis=-1)[valid].mean())
+
+
+def load_pairs(root, names=None):
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and (names is None or p.name in names))
+    return [(cv2.imread(str(f / "frame10.png"), cv2.IMREAD_GRAYSCALE),
+             cv2.imread(str(f / "frame11.png"), cv2.IMREAD_GRAYSCALE), read_flo(f / "flow10.flo"))
+            for f in folders]
+
+
+@pytest.mark.parametrize("method", sorted(REFERENCE_EPE))
+def test_pipeline_equals_raw_opencv_and_reference_epe(method, middlebury_dir):
+    pairs = load_pairs(middlebury_dir)
+    assert len(pairs) == 8
+    computer = OpticalFlowComputer(method, workers=1)
+    errors = []
+    for a, b, truth in pairs:
+        ours = computer.compute(a, b)
+        np.testing.assert_array_equal(ours, RAW_CALLS[method](a, b))
+        errors.append(end_point_error(ours, truth))
+    assert np.mean(errors) == pytest.approx(REFERENCE_EPE[method], abs=0.01)
+
+
+def test_tvl1_pipeline_equals_raw_opencv(middlebury_dir):
+    pairs = load_pairs(middlebury_dir, {"RubberWhale", "Venus"})
+    computer = OpticalFlowComputer("tvl1", workers=1)
+    for a, b, truth in pairs:
+        ours = computer.compute(a, b)
+        np.testing.assert_array_equal(ours, RAW_CALLS["tvl1"](a, b))
+        assert end_point_error(ours, truth) < 0.35

@@ -1,0 +1,39 @@
+"""Settings: the config file, environment overrides, and clear errors for bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.settings import ConfigError, load_settings
+from core.workspace import Workspace
+
+
+def test_defaults_and_environment_override(monkeypatch, tmp_path):
+    monkeypatch.delenv("DFE_WORKSPACE", raising=False)
+    assert load_settings().workspace == Path("workspace")
+    monkeypatch.setenv("DFE_WORKSPACE", str(tmp_path))
+    monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "models"))
+    settings = load_settings()
+    assert settings.workspace == tmp_path and settings.model_dir == tmp_path / "models"
+
+
+def test_unknown_keys_and_bad_files_are_clear_errors(tmp_path):
+    config = tmp_path / "app.yaml"
+    config.write_text("workspace: w\nworkspce_typo: x\n")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_settings(config)
+    config.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_settings(config)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "missing.yaml")
+
+
+def test_new_workspace_gets_the_demo_video_once(tmp_path):
+    workspace = Workspace(tmp_path)
+    created = workspace.ensure_demo_video()
+    assert created is not None and created.exists()
+    assert workspace.ensure_demo_video() is None
+    assert workspace.videos() == [created]
