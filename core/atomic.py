@@ -19,13 +19,14 @@ import numpy as np
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to `path` (same suffix); rename it onto `path` on success.
+    """Yield a temporary path next to `path` (same name and suffixes, hidden, unique); rename it
+    onto `path` on success.
 
     On any exception the temporary file is removed and `path` is left untouched.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
+    tmp = target.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{target.name}")  # keeps every suffix
     try:
         yield tmp
         os.replace(tmp, target)

@@ -13,7 +13,7 @@ import sys
 
 from core.errors import DFEError
 
-COMMAND_MODULES = ("flow", "sequences")
+COMMAND_MODULES = ("flow", "sequences", "weights")
 
 
 def build_parser() -> argparse.ArgumentParser:

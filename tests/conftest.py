@@ -16,7 +16,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 from core.synthetic import make_demo_video, translating_frames  # noqa: E402
 from core.video_writer import write_video  # noqa: E402
 
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("DFE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 MIDDLEBURY = SHARED_DATA / "middlebury"
 
 # The known motion of the `panning_video` fixture, pixels per frame.

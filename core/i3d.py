@@ -1,0 +1,190 @@
+"""Inception-I3D (Carreira & Zisserman, CVPR 2017) as a Keras 3 functional model.
+
+The architecture is DeepMind's kinetics-i3d `i3d.py`, declared once in `ARCHITECTURE`:
+- Unit3D = Conv3D (TensorFlow 'SAME' padding, no bias) -> BatchNorm (beta only, no scale,
+  epsilon 1e-3) -> ReLU;
+- max pools with 'SAME' padding; nine Inception (Mixed) blocks with the paper's widths;
+- the head: average pool 2x7x7 VALID -> dropout -> 1x1x1 conv with bias -> mean over time.
+
+Every endpoint is a layer with DeepMind's name (`ENDPOINTS`), so any of them can be an output;
+GoogLeNet names (`inception_3a` ... `inception_5b`, also with `_concat`) are aliases. `Features`
+is the 1024-value clip descriptor: Mixed_5c average-pooled (2x7x7 VALID), then averaged over time.
+Keras layer names cannot hold "/", so a checkpoint variable `Mixed_3b/Branch_1/Conv3d_0b_3x3` is the
+layers `Mixed_3b_Branch_1_Conv3d_0b_3x3_conv` and `..._bn`.
+
+Input: `[B, T, H, W, C] float32` in [-1, 1] (C = 2 for flow, 3 for RGB); T >= 9 and H, W >= 193
+for the head (`Features`, `Logits`); endpoints below it accept any size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+MIN_FRAMES = 9
+MIN_HEAD_SIZE = 193  # ceil(H / 32) must reach the 7x7 average pool
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A Unit3D stage: `channels` output channels, `kernel` and `stride` as (t, h, w)."""
+
+    channels: int
+    kernel: tuple[int, int, int]
+    stride: tuple[int, int, int] = (1, 1, 1)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A 'SAME' max pool."""
+
+    window: tuple[int, int, int]
+    stride: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Mixed:
+    """An Inception block: branch 0 1x1; branch 1 1x1 -> 3x3; branch 2 1x1 -> 3x3; branch 3
+    3x3 max pool -> 1x1. Widths in DeepMind's order (b0, b1a, b1b, b2a, b2b, b3)."""
+
+    widths: tuple[int, int, int, int, int, int]
+
+    @property
+    def channels(self) -> int:
+        b0, _, b1, _, b2, b3 = self.widths
+        return b0 + b1 + b2 + b3
+
+
+ARCHITECTURE: tuple[tuple[str, Unit | Pool | Mixed], ...] = (
+    ("Conv3d_1a_7x7", Unit(64, (7, 7, 7), (2, 2, 2))),
+    ("MaxPool3d_2a_3x3", Pool((1, 3, 3), (1, 2, 2))),
+    ("Conv3d_2b_1x1", Unit(64, (1, 1, 1))),
+    ("Conv3d_2c_3x3", Unit(192, (3, 3, 3))),
+    ("MaxPool3d_3a_3x3", Pool((1, 3, 3), (1, 2, 2))),
+    ("Mixed_3b", Mixed((64, 96, 128, 16, 32, 32))),
+    ("Mixed_3c", Mixed((128, 128, 192, 32, 96, 64))),
+    ("MaxPool3d_4a_3x3", Pool((3, 3, 3), (2, 2, 2))),
+    ("Mixed_4b", Mixed((192, 96, 208, 16, 48, 64))),
+    ("Mixed_4c", Mixed((160, 112, 224, 24, 64, 64))),
+    ("Mixed_4d", Mixed((128, 128, 256, 24, 64, 64))),
+    ("Mixed_4e", Mixed((112, 144, 288, 32, 64, 64))),
+    ("Mixed_4f", Mixed((256, 160, 320, 32, 128, 128))),
+    ("MaxPool3d_5a_2x2", Pool((2, 2, 2), (2, 2, 2))),
+    ("Mixed_5b", Mixed((256, 160, 320, 32, 128, 128))),
+    ("Mixed_5c", Mixed((384, 192, 384, 48, 128, 128))),
+)
+HEAD_ENDPOINTS = ("Features", "Logits", "Predictions")
+ENDPOINTS: tuple[str, ...] = tuple(name for name, _ in ARCHITECTURE) + HEAD_ENDPOINTS
+
+_GOOGLENET = {"inception_3a": "Mixed_3b", "inception_3b": "Mixed_3c", "inception_4a": "Mixed_4b",
+              "inception_4b": "Mixed_4c", "inception_4c": "Mixed_4d", "inception_4d": "Mixed_4e",
+              "inception_4e": "Mixed_4f", "inception_5a": "Mixed_5b", "inception_5b": "Mixed_5c"}
+ALIASES: dict[str, str] = {**_GOOGLENET, **{f"{k}_concat": v for k, v in _GOOGLENET.items()}}
+
+# The branches of a Mixed block: (checkpoint path, index into the widths, kernel).
+MIXED_UNITS = (("Branch_0/Conv3d_0a_1x1", 0, (1, 1, 1)), ("Branch_1/Conv3d_0a_1x1", 1, (1, 1, 1)),
+               ("Branch_1/Conv3d_0b_3x3", 2, (3, 3, 3)), ("Branch_2/Conv3d_0a_1x1", 3, (1, 1, 1)),
+               ("Branch_2/Conv3d_0b_3x3", 4, (3, 3, 3)), ("Branch_3/Conv3d_0b_1x1", 5, (1, 1, 1)))
+
+
+class EndpointError(ValueError):
+    """An endpoint or alias name that the architecture does not have."""
+
+
+def resolve_endpoint(name: str) -> str:
+    """DeepMind's endpoint name for `name` (an endpoint or a GoogLeNet alias)."""
+    canonical = ALIASES.get(name, name)
+    if canonical not in ENDPOINTS:
+        raise EndpointError(f"unknown endpoint {name!r}; use one of {', '.join(ENDPOINTS)} "
+                            f"or an alias ({', '.join(sorted(ALIASES))})")
+    return canonical
+
+
+def layer_name(path: str, part: str) -> str:
+    """Keras layer name for checkpoint path `path` (e.g. 'Mixed_3b/Branch_1/Conv3d_0b_3x3') and
+    `part` ('conv' or 'bn')."""
+    return f"{path.replace('/', '_')}_{part}"
+
+
+def unit_paths() -> list[tuple[str, int, int]]:
+    """Every Unit3D of the architecture as (checkpoint path, out channels, kernel depth)."""
+    paths = []
+    for name, stage in ARCHITECTURE:
+        if isinstance(stage, Unit):
+            paths.append((name, stage.channels, stage.kernel[0]))
+        elif isinstance(stage, Mixed):
+            paths += [(f"{name}/{branch}", stage.widths[i], k[0]) for branch, i, k in MIXED_UNITS]
+    return paths
+
+
+def _unit(x, path: str, channels: int, kernel, stride=(1, 1, 1), output_name: str | None = None):
+    x = layers.Conv3D(channels, kernel, strides=stride, padding="same", use_bias=False,
+                      name=layer_name(path, "conv"))(x)
+    x = layers.BatchNormalization(epsilon=1e-3, momentum=0.999, scale=False,
+                                  name=layer_name(path, "bn"))(x)
+    return layers.ReLU(name=output_name or layer_name(path, "relu"))(x)
+
+
+def _mixed(x, name: str, block: Mixed):
+    def unit(inputs, index: int):
+        path, width_index, kernel = MIXED_UNITS[index]
+        return _unit(inputs, f"{name}/{path}", block.widths[width_index], kernel)
+
+    branch_0 = unit(x, 0)
+    branch_1 = unit(unit(x, 1), 2)
+    branch_2 = unit(unit(x, 3), 4)
+    pooled = layers.MaxPooling3D((3, 3, 3), strides=(1, 1, 1), padding="same",
+                                 name=f"{name}_Branch_3_MaxPool3d_0a_3x3")(x)
+    branch_3 = unit(pooled, 5)
+    return layers.Concatenate(axis=-1, name=name)([branch_0, branch_1, branch_2, branch_3])
+
+
+def build_i3d(channels: int = 2, num_classes: int = 400, final_endpoint: str = "Logits",
+              frames: int | None = None, size: int | None = 224, dropout_rate: float = 0.0,
+              name: str | None = None) -> keras.Model:
+    """Build Inception-I3D up to `final_endpoint` (an endpoint or alias), randomly initialised.
+
+    Args:
+        channels: input channels (2: flow (dx, dy); 3: RGB).
+        num_classes: outputs of the logits layer.
+        frames: fixed T, or None for any T >= 9.
+        size: fixed H = W, or None for any size (>= 193 for the head).
+        dropout_rate: dropout before the logits (DeepMind trains with keep 0.5; 0 for inference).
+    Returns a `keras.Model` mapping `[B, T, H, W, channels]` to the endpoint's output.
+    """
+    final_endpoint = resolve_endpoint(final_endpoint)
+    if frames is not None and frames < MIN_FRAMES:
+        raise ValueError(f"I3D needs at least {MIN_FRAMES} frames, got {frames}")
+    if final_endpoint in HEAD_ENDPOINTS and size is not None and size < MIN_HEAD_SIZE:
+        raise ValueError(f"the I3D head needs frames of at least {MIN_HEAD_SIZE}x{MIN_HEAD_SIZE}, got {size}")
+    inputs = keras.Input((frames, size, size, channels), name="inputs")
+    x = inputs
+    for stage_name, stage in ARCHITECTURE:
+        if isinstance(stage, Unit):
+            x = _unit(x, stage_name, stage.channels, stage.kernel, stage.stride, output_name=stage_name)
+        elif isinstance(stage, Pool):
+            x = layers.MaxPooling3D(stage.window, strides=stage.stride, padding="same", name=stage_name)(x)
+        else:
+            x = _mixed(x, stage_name, stage)
+        if stage_name == final_endpoint:
+            return keras.Model(inputs, x, name=name or f"i3d_{final_endpoint}")
+    pooled = layers.AveragePooling3D((2, 7, 7), strides=(1, 1, 1), padding="valid", name="Logits_AvgPool")(x)
+    features = layers.GlobalAveragePooling3D(name="Features")(pooled)
+    if final_endpoint == "Features":
+        return keras.Model(inputs, features, name=name or "i3d_Features")
+    x = layers.Dropout(dropout_rate, name="Logits_Dropout")(pooled)
+    x = layers.Conv3D(num_classes, (1, 1, 1), use_bias=True, name=layer_name("Logits/Conv3d_0c_1x1", "conv"))(x)
+    logits = layers.GlobalAveragePooling3D(name="Logits")(x)
+    if final_endpoint == "Logits":
+        return keras.Model(inputs, logits, name=name or "i3d")
+    predictions = layers.Softmax(name="Predictions")(logits)
+    return keras.Model(inputs, predictions, name=name or "i3d_Predictions")
+
+
+def endpoint_model(model: keras.Model, endpoints: str | list[str]) -> keras.Model:
+    """A model sharing `model`'s weights whose outputs are the given endpoint(s) or alias(es)."""
+    names = [endpoints] if isinstance(endpoints, str) else list(endpoints)
+    outputs = [model.get_layer(resolve_endpoint(name)).output for name in names]
+    return keras.Model(model.input, outputs[0] if isinstance(endpoints, str) else outputs)
