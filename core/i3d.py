@@ -23,7 +23,12 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-MIN_FRAMES = 9
+from core.endpoints import (ALIASES, ENDPOINT_ORDER, HEAD_ENDPOINTS, MIN_FRAMES, EndpointError,
+                            resolve_endpoint)
+
+__all__ = ["ALIASES", "ARCHITECTURE", "ENDPOINTS", "EndpointError", "MIN_FRAMES", "build_i3d",
+           "endpoint_model", "layer_name", "resolve_endpoint", "unit_paths"]
+
 MIN_HEAD_SIZE = 193  # ceil(H / 32) must reach the 7x7 average pool
 
 
@@ -75,31 +80,12 @@ ARCHITECTURE: tuple[tuple[str, Unit | Pool | Mixed], ...] = (
     ("Mixed_5b", Mixed((256, 160, 320, 32, 128, 128))),
     ("Mixed_5c", Mixed((384, 192, 384, 48, 128, 128))),
 )
-HEAD_ENDPOINTS = ("Features", "Logits", "Predictions")
-ENDPOINTS: tuple[str, ...] = tuple(name for name, _ in ARCHITECTURE) + HEAD_ENDPOINTS
-
-_GOOGLENET = {"inception_3a": "Mixed_3b", "inception_3b": "Mixed_3c", "inception_4a": "Mixed_4b",
-              "inception_4b": "Mixed_4c", "inception_4c": "Mixed_4d", "inception_4d": "Mixed_4e",
-              "inception_4e": "Mixed_4f", "inception_5a": "Mixed_5b", "inception_5b": "Mixed_5c"}
-ALIASES: dict[str, str] = {**_GOOGLENET, **{f"{k}_concat": v for k, v in _GOOGLENET.items()}}
+ENDPOINTS = ENDPOINT_ORDER  # tests check that it lists ARCHITECTURE's stages, then the head
 
 # The branches of a Mixed block: (checkpoint path, index into the widths, kernel).
 MIXED_UNITS = (("Branch_0/Conv3d_0a_1x1", 0, (1, 1, 1)), ("Branch_1/Conv3d_0a_1x1", 1, (1, 1, 1)),
                ("Branch_1/Conv3d_0b_3x3", 2, (3, 3, 3)), ("Branch_2/Conv3d_0a_1x1", 3, (1, 1, 1)),
                ("Branch_2/Conv3d_0b_3x3", 4, (3, 3, 3)), ("Branch_3/Conv3d_0b_1x1", 5, (1, 1, 1)))
-
-
-class EndpointError(ValueError):
-    """An endpoint or alias name that the architecture does not have."""
-
-
-def resolve_endpoint(name: str) -> str:
-    """DeepMind's endpoint name for `name` (an endpoint or a GoogLeNet alias)."""
-    canonical = ALIASES.get(name, name)
-    if canonical not in ENDPOINTS:
-        raise EndpointError(f"unknown endpoint {name!r}; use one of {', '.join(ENDPOINTS)} "
-                            f"or an alias ({', '.join(sorted(ALIASES))})")
-    return canonical
 
 
 def layer_name(path: str, part: str) -> str:
@@ -119,31 +105,32 @@ def unit_paths() -> list[tuple[str, int, int]]:
     return paths
 
 
-def _unit(x, path: str, channels: int, kernel, stride=(1, 1, 1), output_name: str | None = None):
+def _unit(x, path: str, channels: int, kernel, stride=(1, 1, 1), output_name: str | None = None,
+          dtype: str | None = None):
     x = layers.Conv3D(channels, kernel, strides=stride, padding="same", use_bias=False,
-                      name=layer_name(path, "conv"))(x)
+                      name=layer_name(path, "conv"), dtype=dtype)(x)
     x = layers.BatchNormalization(epsilon=1e-3, momentum=0.999, scale=False,
-                                  name=layer_name(path, "bn"))(x)
-    return layers.ReLU(name=output_name or layer_name(path, "relu"))(x)
+                                  name=layer_name(path, "bn"), dtype=dtype)(x)
+    return layers.ReLU(name=output_name or layer_name(path, "relu"), dtype=dtype)(x)
 
 
-def _mixed(x, name: str, block: Mixed):
+def _mixed(x, name: str, block: Mixed, dtype: str | None):
     def unit(inputs, index: int):
         path, width_index, kernel = MIXED_UNITS[index]
-        return _unit(inputs, f"{name}/{path}", block.widths[width_index], kernel)
+        return _unit(inputs, f"{name}/{path}", block.widths[width_index], kernel, dtype=dtype)
 
     branch_0 = unit(x, 0)
     branch_1 = unit(unit(x, 1), 2)
     branch_2 = unit(unit(x, 3), 4)
     pooled = layers.MaxPooling3D((3, 3, 3), strides=(1, 1, 1), padding="same",
-                                 name=f"{name}_Branch_3_MaxPool3d_0a_3x3")(x)
+                                 name=f"{name}_Branch_3_MaxPool3d_0a_3x3", dtype=dtype)(x)
     branch_3 = unit(pooled, 5)
-    return layers.Concatenate(axis=-1, name=name)([branch_0, branch_1, branch_2, branch_3])
+    return layers.Concatenate(axis=-1, name=name, dtype=dtype)([branch_0, branch_1, branch_2, branch_3])
 
 
 def build_i3d(channels: int = 2, num_classes: int = 400, final_endpoint: str = "Logits",
               frames: int | None = None, size: int | None = 224, dropout_rate: float = 0.0,
-              name: str | None = None) -> keras.Model:
+              name: str | None = None, dtype: str | None = None) -> keras.Model:
     """Build Inception-I3D up to `final_endpoint` (an endpoint or alias), randomly initialised.
 
     Args:
@@ -152,6 +139,8 @@ def build_i3d(channels: int = 2, num_classes: int = 400, final_endpoint: str = "
         frames: fixed T, or None for any T >= 9.
         size: fixed H = W, or None for any size (>= 193 for the head).
         dropout_rate: dropout before the logits (DeepMind trains with keep 0.5; 0 for inference).
+        dtype: a Keras dtype policy for every layer, e.g. "mixed_bfloat16" (variables stay float32);
+            None uses the global policy. The head's outputs are float32 either way.
     Returns a `keras.Model` mapping `[B, T, H, W, channels]` to the endpoint's output.
     """
     final_endpoint = resolve_endpoint(final_endpoint)
@@ -163,28 +152,42 @@ def build_i3d(channels: int = 2, num_classes: int = 400, final_endpoint: str = "
     x = inputs
     for stage_name, stage in ARCHITECTURE:
         if isinstance(stage, Unit):
-            x = _unit(x, stage_name, stage.channels, stage.kernel, stage.stride, output_name=stage_name)
+            x = _unit(x, stage_name, stage.channels, stage.kernel, stage.stride, stage_name, dtype)
         elif isinstance(stage, Pool):
-            x = layers.MaxPooling3D(stage.window, strides=stage.stride, padding="same", name=stage_name)(x)
+            x = layers.MaxPooling3D(stage.window, strides=stage.stride, padding="same", name=stage_name,
+                                    dtype=dtype)(x)
         else:
-            x = _mixed(x, stage_name, stage)
+            x = _mixed(x, stage_name, stage, dtype)
         if stage_name == final_endpoint:
             return keras.Model(inputs, x, name=name or f"i3d_{final_endpoint}")
-    pooled = layers.AveragePooling3D((2, 7, 7), strides=(1, 1, 1), padding="valid", name="Logits_AvgPool")(x)
-    features = layers.GlobalAveragePooling3D(name="Features")(pooled)
+    pooled = layers.AveragePooling3D((2, 7, 7), strides=(1, 1, 1), padding="valid", name="Logits_AvgPool",
+                                     dtype=dtype)(x)
     if final_endpoint == "Features":
-        return keras.Model(inputs, features, name=name or "i3d_Features")
+        return keras.Model(inputs, _features_head(pooled), name=name or "i3d_Features")
     x = layers.Dropout(dropout_rate, name="Logits_Dropout")(pooled)
-    x = layers.Conv3D(num_classes, (1, 1, 1), use_bias=True, name=layer_name("Logits/Conv3d_0c_1x1", "conv"))(x)
-    logits = layers.GlobalAveragePooling3D(name="Logits")(x)
+    x = layers.Conv3D(num_classes, (1, 1, 1), use_bias=True, name=layer_name("Logits/Conv3d_0c_1x1", "conv"),
+                      dtype=dtype)(x)
+    logits = layers.GlobalAveragePooling3D(name="Logits", dtype="float32")(x)
     if final_endpoint == "Logits":
         return keras.Model(inputs, logits, name=name or "i3d")
     predictions = layers.Softmax(name="Predictions")(logits)
     return keras.Model(inputs, predictions, name=name or "i3d_Predictions")
 
 
+def _features_head(pooled):
+    """`Features`: the 2x7x7-pooled Mixed_5c averaged over time (and space) -> `[B, 1024]`."""
+    return layers.GlobalAveragePooling3D(name="Features", dtype="float32")(pooled)
+
+
+def _endpoint_output(model: keras.Model, name: str):
+    canonical = resolve_endpoint(name)
+    if canonical == "Features" and canonical not in {layer.name for layer in model.layers}:
+        return _features_head(model.get_layer("Logits_AvgPool").output)  # a model built to Logits
+    return model.get_layer(canonical).output
+
+
 def endpoint_model(model: keras.Model, endpoints: str | list[str]) -> keras.Model:
     """A model sharing `model`'s weights whose outputs are the given endpoint(s) or alias(es)."""
     names = [endpoints] if isinstance(endpoints, str) else list(endpoints)
-    outputs = [model.get_layer(resolve_endpoint(name)).output for name in names]
+    outputs = [_endpoint_output(model, name) for name in names]
     return keras.Model(model.input, outputs[0] if isinstance(endpoints, str) else outputs)

@@ -1,0 +1,186 @@
+"""`DynamicFeatureExtractor`: I3D flow-stream features for flow sequences and whole videos.
+
+    extractor = DynamicFeatureExtractor()                      # or config_path="config/...yaml"
+    clips = extractor.preprocess_flow_sequence(flow)            # [T, H, W, 2] px -> [1, T, 224, 224, 2]
+    features = extractor.extract_features(clips)                # [B, 1024] (endpoint Features)
+    feature_set = extractor.extract_video("clip.mp4", output_dir="results/features")
+
+Every window is computed on its own (BatchNorm in inference mode, no state between windows), so a
+window's features do not depend on the batch or on the rest of the video.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from core.config import ExtractorConfig, load_config
+from core.endpoints import MIN_FRAMES, resolve_endpoint
+from core.errors import DFEError, FlowShapeError, SequenceError
+from core.feature_store import FeatureSet, read_features, write_features
+from core.flow_init import build_flow_i3d
+from core.flow_pipeline import FlowJob, compute_video_flow
+from core.flow_store import load_flow
+from core.i3d import endpoint_model
+from core.progress import ProgressCallback, no_progress
+from core.sequences import cut_window, make_windows, preprocess_flow
+
+
+class DeviceError(DFEError):
+    """The configured device is not available."""
+
+
+def _device_scope(device: str):
+    """A TensorFlow device scope for "cpu"/"gpu", or no scope for "auto" (GPU if present)."""
+    if device == "cpu":
+        return tf.device("/CPU:0")
+    if device == "gpu":
+        if not tf.config.list_physical_devices("GPU"):
+            raise DeviceError("inference.device is 'gpu' but TensorFlow sees no GPU; use 'auto' or 'cpu'")
+        return tf.device("/GPU:0")
+    return nullcontext()
+
+
+class DynamicFeatureExtractor:
+    """I3D flow-stream feature extractor configured by `config/dynamic_model_config.yaml`.
+
+    Args:
+        config_path: a YAML config; None uses the defaults of `core.config.ExtractorConfig`.
+        config: an `ExtractorConfig` instead of a file.
+        model: a ready I3D `keras.Model` (e.g. loaded from the registry) instead of building one
+            from `config.model.weights`.
+
+    Attributes:
+        model: the whole I3D (every endpoint reachable by name, e.g. for `FeatureVisualization`).
+        endpoint: the canonical endpoint whose output `extract_features` returns.
+    """
+
+    def __init__(self, config_path: str | os.PathLike | None = None, config: ExtractorConfig | None = None,
+                 model: keras.Model | None = None) -> None:
+        self.config = config or load_config(config_path)
+        settings = self.config.model
+        self.endpoint = resolve_endpoint(settings.endpoint)
+        precision = self.config.inference.precision
+        with _device_scope(self.config.inference.device):
+            self.model = model or build_flow_i3d(settings.weights, settings.seed, settings.channels,
+                                                 settings.input_size,
+                                                 dtype=None if precision == "float32" else precision)
+            self._endpoint_model = endpoint_model(self.model, self.endpoint)
+        self._forward = tf.function(lambda x: self._endpoint_model(x, training=False), reduce_retracing=True)
+        self._lock = threading.Lock()  # one forward pass at a time per extractor
+
+    @property
+    def input_channels(self) -> int:
+        return int(self.model.input.shape[-1])
+
+    def settings(self) -> dict[str, Any]:
+        """What determines the features (stored with them, compared before reusing them)."""
+        model = self.config.model
+        return {"endpoint": self.endpoint, "weights": model.weights, "seed": model.seed,
+                "sequence_length": model.sequence_length, "stride": model.stride,
+                "input_size": model.input_size, "precision": self.config.inference.precision,
+                "model_name": self.model.name}
+
+    def preprocess_flow_sequence(self, flow_sequence: np.ndarray) -> np.ndarray:
+        """I3D preprocessing of pixel flow.
+
+        Args:
+            flow_sequence: `[T, H, W, 2]` or `[B, T, H, W, 2]` float, pixels.
+        Returns `[B, T, S, S, 2] float32` in [-1, 1], S = `model.input_size` (224).
+        """
+        flow = np.asarray(flow_sequence)
+        if flow.ndim == 4:
+            flow = flow[None]
+        if flow.ndim != 5 or flow.shape[-1] != 2:
+            raise FlowShapeError(f"flow must be [T, H, W, 2] or [B, T, H, W, 2], got {flow.shape}")
+        size = self.config.model.input_size
+        return np.stack([preprocess_flow(clip, crop_size=size) for clip in flow])
+
+    def _check_clips(self, clips: np.ndarray) -> np.ndarray:
+        clips = np.asarray(clips, dtype=np.float32)
+        size = self.config.model.input_size
+        expected = f"[B, T, {size}, {size}, {self.input_channels}]"
+        if clips.ndim != 5 or clips.shape[2:] != (size, size, self.input_channels):
+            raise FlowShapeError(f"model input must be {expected} (use preprocess_flow_sequence), "
+                                 f"got {clips.shape}")
+        if clips.shape[1] < MIN_FRAMES:
+            raise SequenceError(f"windows of {clips.shape[1]} frames are below I3D's minimum of {MIN_FRAMES}")
+        if not np.isfinite(clips).all():
+            raise FlowShapeError("model input contains NaN or infinite values")
+        return clips
+
+    def extract_features(self, preprocessed: np.ndarray, progress: ProgressCallback = no_progress) -> np.ndarray:
+        """Features of preprocessed windows `[B, T, S, S, C]` -> `[B, D] float32` (D = 1024 for
+        Features; a spatial endpoint gives its full `[B, t, h, w, c]` output), in batches of
+        `inference.batch_size`."""
+        clips = self._check_clips(preprocessed)
+        batch_size = self.config.inference.batch_size
+        outputs = []
+        with self._lock, _device_scope(self.config.inference.device):
+            for start in range(0, len(clips), batch_size):
+                batch = tf.constant(clips[start:start + batch_size])
+                outputs.append(np.asarray(self._forward(batch), dtype=np.float32))
+                progress(min(start + batch_size, len(clips)), len(clips))
+        return np.concatenate(outputs)
+
+    def extract_flow(self, flow: np.ndarray, fps: float, name: str = "sequence",
+                     progress: ProgressCallback = no_progress) -> FeatureSet:
+        """Per-window features of one pixel flow sequence `[T, H, W, 2]` at `fps`."""
+        model = self.config.model
+        windows = make_windows(name, len(flow), fps, model.sequence_length, model.stride)
+        batch_size = self.config.inference.batch_size
+        features = []
+        for start in range(0, len(windows), batch_size):
+            chunk = windows[start:start + batch_size]
+            clips = np.stack([preprocess_flow(cut_window(flow, w), model.input_size) for w in chunk])
+            features.append(self.extract_features(clips))
+            progress(start + len(chunk), len(windows))
+        return FeatureSet(name, np.concatenate(features), windows, fps, self.settings())
+
+    def extract_video(self, video_path: str | os.PathLike, output_dir: str | os.PathLike | None = None,
+                      flow_dir: str | os.PathLike | None = None, progress: ProgressCallback = no_progress,
+                      flow_progress: ProgressCallback = no_progress) -> FeatureSet:
+        """Flow (I3D convention, `flow.method`) then per-window features of a video.
+
+        Flow is stored in `flow_dir` (default `<output_dir>/flow`, or a temporary folder) and reused
+        on re-runs; with `output_dir`, features are written there (see `core.feature_store`) and a
+        re-run with the same settings returns them without recomputing.
+        """
+        video_path = Path(video_path)
+        if flow_dir is None and output_dir is not None:
+            flow_dir = Path(output_dir) / "flow"
+        job = FlowJob(method=self.config.flow.method, i3d=True, target_fps=self.config.flow.fps)
+        if flow_dir is None:
+            with tempfile.TemporaryDirectory() as tmp:
+                return self._features_of_stored_flow(video_path, tmp, job, None, progress, flow_progress)
+        return self._features_of_stored_flow(video_path, flow_dir, job, output_dir, progress, flow_progress)
+
+    def _features_of_stored_flow(self, video_path: Path, flow_dir, job: FlowJob, output_dir,
+                                 progress: ProgressCallback, flow_progress: ProgressCallback) -> FeatureSet:
+        result = compute_video_flow(video_path, flow_dir, job, flow_progress)
+        settings = {**self.settings(), "flow": result.record.settings() | {"source": None}}
+        if output_dir is not None:
+            stored = read_features(output_dir, video_path.stem)
+            if stored is not None and stored.settings == _jsonable(settings) and result.skipped:
+                progress(len(stored.windows), len(stored.windows))
+                return stored
+        flow, record = load_flow(flow_dir, video_path.stem)
+        feature_set = self.extract_flow(flow, record.fps, video_path.stem, progress)
+        feature_set.settings = settings
+        if output_dir is not None:
+            write_features(output_dir, feature_set)
+        return feature_set
+
+
+def _jsonable(value: Any) -> Any:
+    """`value` as it reads back from JSON (tuples become lists, paths strings)."""
+    return json.loads(json.dumps(value, default=str))

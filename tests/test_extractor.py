@@ -1,0 +1,118 @@
+"""DynamicFeatureExtractor: the SPEC API, config validation, windows, files, batching invariance."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection, load_config
+from core.errors import FlowShapeError, InvalidFlowValuesError, SequenceError
+from core.extractor import DynamicFeatureExtractor
+from core.flow_init import cross_modal_arrays
+from core.settings import ConfigError
+from core.weights import kinetics400_rgb_model
+
+SMALL = ExtractorConfig(model=ModelSection(weights="random", sequence_length=9, stride=5, input_size=224),
+                        inference=InferenceSection(batch_size=2))
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return DynamicFeatureExtractor(config=SMALL)
+
+
+def flow_clip(frames=9, height=120, width=160, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 4, (frames, height, width, 2)).astype(np.float32)
+
+
+def test_spec_api_from_the_default_config_file():
+    extractor = DynamicFeatureExtractor(config_path="config/dynamic_model_config.yaml")
+    preprocessed = extractor.preprocess_flow_sequence(flow_clip(16))
+    assert preprocessed.shape == (1, 16, 224, 224, 2) and np.abs(preprocessed).max() <= 1
+    features = extractor.extract_features(preprocessed)
+    assert features.shape == (1, 1024) and features.dtype == np.float32
+    assert extractor.model.get_layer("Mixed_3b") is not None  # every endpoint reachable for visualisation
+
+
+def test_cross_modal_init_averages_the_rgb_first_conv():
+    rgb = kinetics400_rgb_model()
+    arrays = cross_modal_arrays(rgb)
+    rgb_kernel = rgb.get_layer("Conv3d_1a_7x7_conv").get_weights()[0]
+    flow_kernel = arrays["Conv3d_1a_7x7_conv"][0]
+    assert flow_kernel.shape == (7, 7, 7, 2, 64)
+    np.testing.assert_allclose(flow_kernel[..., 0, :], rgb_kernel.mean(axis=3), rtol=1e-6)
+    np.testing.assert_array_equal(flow_kernel[..., 0, :], flow_kernel[..., 1, :])
+    np.testing.assert_array_equal(arrays["Mixed_4d_Branch_1_Conv3d_0b_3x3_conv"][0],
+                                  rgb.get_layer("Mixed_4d_Branch_1_Conv3d_0b_3x3_conv").get_weights()[0])
+
+
+def test_batched_features_equal_one_at_a_time(extractor):
+    clips = extractor.preprocess_flow_sequence(np.stack([flow_clip(seed=s) for s in range(3)]))
+    together = extractor.extract_features(clips)
+    alone = np.concatenate([extractor.extract_features(clips[i:i + 1]) for i in range(3)])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_a_window_alone_equals_the_same_window_in_a_longer_run(extractor):
+    flow = flow_clip(frames=19)
+    whole = extractor.extract_flow(flow, fps=25.0, name="long")
+    assert [(w.start, w.stop) for w in whole.windows] == [(0, 9), (5, 14), (10, 19)]
+    second = extractor.extract_flow(flow[5:14], fps=25.0)
+    np.testing.assert_allclose(whole.features[1], second.features[0], atol=1e-5)
+
+
+def test_bad_inputs_are_clear_errors(extractor):
+    with pytest.raises(FlowShapeError, match=r"\[T, H, W, 2\]"):
+        extractor.preprocess_flow_sequence(np.zeros((9, 32, 32, 3), np.float32))
+    with pytest.raises(FlowShapeError, match="use preprocess_flow_sequence"):
+        extractor.extract_features(np.zeros((1, 9, 112, 112, 2), np.float32))
+    with pytest.raises(SequenceError, match="minimum of 9"):
+        extractor.extract_features(np.zeros((1, 8, 224, 224, 2), np.float32))
+    bad = flow_clip()
+    bad[3, 4, 5, 0] = np.nan
+    with pytest.raises(InvalidFlowValuesError):
+        extractor.preprocess_flow_sequence(bad)
+
+
+def test_config_is_validated(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model:\n  sequence_lenght: 16\n")
+    with pytest.raises(ConfigError, match="unknown key.*model.sequence_lenght"):
+        load_config(config)
+    config.write_text("inference:\n  batch_size: four\n")
+    with pytest.raises(ConfigError, match="inference.batch_size must be int"):
+        load_config(config)
+    config.write_text("model:\n  endpoint: Mixed_9z\n")
+    with pytest.raises(ConfigError, match="unknown endpoint"):
+        load_config(config)
+    config.write_text("model:\n  sequence_length: 8\n")
+    with pytest.raises(ConfigError, match="at least 9"):
+        load_config(config)
+    config.write_text("flow:\n  fps: 25\nmodel:\n  endpoint: inception_5b\n")
+    loaded = load_config(config)
+    assert loaded.flow.fps == 25.0 and loaded.model.endpoint == "inception_5b"
+
+
+def test_video_features_are_written_with_time_base_and_reused(extractor, demo_video, tmp_path):
+    config = ExtractorConfig(model=SMALL.model, inference=SMALL.inference,
+                             flow=FlowSection(method="dis"))
+    video_extractor = DynamicFeatureExtractor(config=config, model=extractor.model)
+    result = video_extractor.extract_video(demo_video, output_dir=tmp_path)
+    assert result.features.shape == (3, 1024) and result.fps == 25.0
+    index = json.loads((tmp_path / "demo_features.json").read_text())
+    assert index["windows"][1]["start_ms"] == 200.0 and index["settings"]["endpoint"] == "Features"
+    assert (tmp_path / "demo_features.csv").read_text().splitlines()[0].startswith("index,first_frame")
+    np.testing.assert_array_equal(np.load(tmp_path / "demo_features.npy"), result.features)
+    calls = []
+    again = video_extractor.extract_video(demo_video, output_dir=tmp_path, progress=lambda d, t: calls.append(d))
+    np.testing.assert_array_equal(again.features, result.features)
+    assert calls == [3]  # read back, not recomputed
+
+
+def test_spatial_endpoint_gives_full_activations():
+    config = ExtractorConfig(model=ModelSection(weights="random", endpoint="inception_3a_concat"))
+    extractor = DynamicFeatureExtractor(config=config)
+    out = extractor.extract_features(np.zeros((1, 9, 224, 224, 2), np.float32))
+    assert out.shape == (1, 5, 28, 28, 256)
