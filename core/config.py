@@ -20,7 +20,7 @@ from core.settings import ConfigError
 
 DEFAULT_MODEL_CONFIG = Path(__file__).resolve().parent.parent / "config" / "dynamic_model_config.yaml"
 WEIGHT_SOURCES = ("cross_modal_kinetics", "random")
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 DEVICES = ("auto", "cpu", "gpu")
 
 
@@ -38,7 +38,7 @@ class ModelSection:
 @dataclass(frozen=True)
 class InferenceSection:
     batch_size: int = 4
-    precision: str = "float32"
+    precision: str = "auto"
     device: str = "auto"
 
 

@@ -39,6 +39,25 @@ class DeviceError(DFEError):
     """The configured device is not available."""
 
 
+def cpu_has_bfloat16() -> bool:
+    """True if this CPU computes bfloat16 natively (AVX512_BF16 or AMX), read from /proc/cpuinfo."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """The Keras dtype policy for `precision`; "auto" is mixed_bfloat16 on a CPU with native bfloat16
+    (measured: ~1.7x float32, features within cosine 0.9999, benchmarks/extractor_speed.py), else
+    float32."""
+    if precision != "auto":
+        return precision
+    on_gpu = device != "cpu" and bool(tf.config.list_physical_devices("GPU"))
+    return "mixed_bfloat16" if not on_gpu and cpu_has_bfloat16() else "float32"
+
+
 def _device_scope(device: str):
     """A TensorFlow device scope for "cpu"/"gpu", or no scope for "auto" (GPU if present)."""
     if device == "cpu":
@@ -69,7 +88,8 @@ class DynamicFeatureExtractor:
         self.config = config or load_config(config_path)
         settings = self.config.model
         self.endpoint = resolve_endpoint(settings.endpoint)
-        precision = self.config.inference.precision
+        self.precision = resolve_precision(self.config.inference.precision, self.config.inference.device)
+        precision = self.precision
         with _device_scope(self.config.inference.device):
             self.model = model or build_flow_i3d(settings.weights, settings.seed, settings.channels,
                                                  settings.input_size,
@@ -87,7 +107,7 @@ class DynamicFeatureExtractor:
         model = self.config.model
         return {"endpoint": self.endpoint, "weights": model.weights, "seed": model.seed,
                 "sequence_length": model.sequence_length, "stride": model.stride,
-                "input_size": model.input_size, "precision": self.config.inference.precision,
+                "input_size": model.input_size, "precision": self.precision,
                 "model_name": self.model.name}
 
     def preprocess_flow_sequence(self, flow_sequence: np.ndarray) -> np.ndarray:

@@ -67,7 +67,8 @@ def color_wheel_legend(size: int = 101) -> np.ndarray:
 
 def quiver_overlay(frame: np.ndarray, flow: np.ndarray, step: int = 16, scale: float = 3.0,
                    color: tuple[int, int, int] = (255, 255, 0), min_magnitude: float = 0.25) -> np.ndarray:
-    """Draw flow arrows on a copy of `frame` every `step` pixels.
+    """Draw flow arrows (outlined in black, readable on any texture) on a copy of `frame` every
+    `step` pixels.
 
     Args:
         frame: `[H, W]` or `[H, W, 3] uint8` (treated as RGB) of the same size as the flow.
@@ -87,5 +88,6 @@ def quiver_overlay(frame: np.ndarray, flow: np.ndarray, step: int = 16, scale: f
             if np.hypot(dx, dy) < min_magnitude:
                 continue
             tip = (int(round(x + scale * dx)), int(round(y + scale * dy)))
+            cv2.arrowedLine(canvas, (x, y), tip, (0, 0, 0), 3, cv2.LINE_AA, tipLength=0.3)  # outline
             cv2.arrowedLine(canvas, (x, y), tip, color, 1, cv2.LINE_AA, tipLength=0.3)
     return canvas

@@ -45,9 +45,10 @@ if choice is not None:
             first, second = next(frames), next(frames)
             frames.close()
             flow = OpticalFlowComputer("dis", workers=1).compute(first, second)
-            st.image(flow_to_color(flow), caption="Optical flow of the first frame pair (DIS, colour "
-                     "= direction, saturation = speed)")
-            st.image(quiver_overlay(first[..., ::-1], flow, step=16),
+            st.image(flow_to_color(flow), width="stretch",
+                     caption="Optical flow of the first frame pair (DIS, colour = direction, "
+                             "saturation = speed)")
+            st.image(quiver_overlay(first[..., ::-1], flow, step=16), width="stretch",
                      caption="The same flow as arrows on the first frame")
     except DFEError as error:
         st.error(f"Cannot show {choice.name}: {error}")

@@ -15,7 +15,7 @@ from core.settings import ConfigError
 from core.weights import kinetics400_rgb_model
 
 SMALL = ExtractorConfig(model=ModelSection(weights="random", sequence_length=9, stride=5, input_size=224),
-                        inference=InferenceSection(batch_size=2))
+                        inference=InferenceSection(batch_size=2, precision="float32"))
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +111,26 @@ def test_video_features_are_written_with_time_base_and_reused(extractor, demo_vi
     assert calls == [3]  # read back, not recomputed
 
 
+def test_bfloat16_features_agree_with_float32(extractor):
+    config = ExtractorConfig(model=SMALL.model, inference=InferenceSection(precision="mixed_bfloat16"))
+    bfloat16 = DynamicFeatureExtractor(config=config)
+    bfloat16.model.set_weights(extractor.model.get_weights())
+    clips = extractor.preprocess_flow_sequence(flow_clip())
+    a, b = extractor.extract_features(clips)[0], bfloat16.extract_features(clips)[0]
+    assert b.dtype == np.float32
+    assert np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)) > 0.999
+
+
+def test_auto_precision_follows_the_hardware():
+    from core.extractor import cpu_has_bfloat16, resolve_precision
+    expected = "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
+    assert resolve_precision("auto", "cpu") == expected
+    assert resolve_precision("float32", "auto") == "float32"
+
+
 def test_spatial_endpoint_gives_full_activations():
-    config = ExtractorConfig(model=ModelSection(weights="random", endpoint="inception_3a_concat"))
+    config = ExtractorConfig(model=ModelSection(weights="random", endpoint="inception_3a_concat"),
+                             inference=InferenceSection(precision="float32"))
     extractor = DynamicFeatureExtractor(config=config)
     out = extractor.extract_features(np.zeros((1, 9, 224, 224, 2), np.float32))
     assert out.shape == (1, 5, 28, 28, 256)
