@@ -22,8 +22,8 @@ import numpy as np
 from core.errors import FlowShapeError, TooFewFramesError
 from core.flow_methods import FlowMethod, PairFunction, get_method
 from core.progress import ProgressCallback, no_progress
-from core.video import FrameTransform, I3D_FLOW_TRANSFORM, iter_frames, probe_video, \
-    resampled_frame_count
+from core.video import (FrameTransform, I3D_FLOW_TRANSFORM, VideoInfo, iter_frames, probe_video,
+                        resampled_frame_count)
 
 
 def available_cpus() -> int:
@@ -142,17 +142,19 @@ class OpticalFlowComputer:
 
     def iter_video(self, video_path: str | os.PathLike, i3d: bool = False,
                    target_fps: float | None = None, transform: FrameTransform | None = None,
-                   progress: ProgressCallback = no_progress) -> Iterator[np.ndarray]:
+                   progress: ProgressCallback = no_progress,
+                   info: VideoInfo | None = None) -> Iterator[np.ndarray]:
         """Stream the flow of a video file, pair by pair, `[H, W, 2] float32`.
 
         Args:
             i3d: I3D's convention (grey, short side 256, centre crop 224); overrides `transform`.
             target_fps: resample the video first (I3D uses 25); None keeps its rate.
             transform: per-frame preparation when not `i3d`.
+            info: the video's `probe_video` result if the caller has it (saves a second probe).
         """
-        info = probe_video(video_path, min_frames=2)
+        info = info or probe_video(video_path, min_frames=2)
         total = resampled_frame_count(info.frame_count, info.fps, target_fps) - 1
-        frames = iter_frames(video_path, target_fps, I3D_FLOW_TRANSFORM if i3d else transform)
+        frames = iter_frames(video_path, target_fps, I3D_FLOW_TRANSFORM if i3d else transform, info)
         yield from self.iter_flow(frames, progress, total)
 
     def compute_video(self, video_path: str | os.PathLike, i3d: bool = False,

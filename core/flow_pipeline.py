@@ -110,7 +110,7 @@ def compute_video_flow(video_path: str | os.PathLike, output_dir: str | os.PathL
     count = 0
     try:
         for count, flow in enumerate(computer.iter_video(video_path, job.i3d, job.target_fps,
-                                                         progress=progress), start=1):
+                                                         progress=progress, info=info), start=1):
             write(count - 1, flow)
         commit()
     except BaseException:

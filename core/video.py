@@ -258,7 +258,7 @@ def _source_index(k: int, source_fps: float, target_fps: float) -> int:
 
 
 def iter_frames(path: str | os.PathLike, target_fps: float | None = None,
-                transform: FrameTransform | None = None) -> Iterator[np.ndarray]:
+                transform: FrameTransform | None = None, info: VideoInfo | None = None) -> Iterator[np.ndarray]:
     """Yield the frames of a video one at a time, optionally resampled and transformed.
 
     Args:
@@ -267,10 +267,11 @@ def iter_frames(path: str | os.PathLike, target_fps: float | None = None,
             nearest source frame (frames repeat when upsampling, drop when downsampling); None keeps
             the source rate.
         transform: per-frame preparation (grey, resize, crop); None yields `[H, W, 3] uint8` BGR.
+        info: the video's `probe_video` result if the caller has it (saves a second probe).
 
     Raises the `probe_video` errors on open, and `CorruptVideoError` if decoding stops early.
     """
-    info = probe_video(path)
+    info = info or probe_video(path)
     capture = _open_capture(Path(path))
     resample = target_fps is not None and not math.isclose(target_fps, info.fps)
     decoded = 0

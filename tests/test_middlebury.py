@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from core.flow import OpticalFlowComputer
-from core.flow_io import read_flo
+from core.flow_accuracy import end_point_error, load_middlebury_pairs
 
 RAW_CALLS = {
     "farneback": lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.1, 0),
@@ -25,25 +25,13 @@ RAW_CALLS = {
 REFERENCE_EPE = {"farneback": 1.08, "dis": 0.60, "deepflow": 0.30, "rlof": 0.39}
 
 
-def end_point_error(flow: np.ndarray, truth: np.ndarray) -> float:
-    valid = np.isfinite(truth).all(axis=-1)
-    return float(np.linalg.norm(flow - truth, axis=-1)[valid].mean())
-
-
-def load_pairs(root, names=None):
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and (names is None or p.name in names))
-    return [(cv2.imread(str(f / "frame10.png"), cv2.IMREAD_GRAYSCALE),
-             cv2.imread(str(f / "frame11.png"), cv2.IMREAD_GRAYSCALE), read_flo(f / "flow10.flo"))
-            for f in folders]
-
-
 @pytest.mark.parametrize("method", sorted(REFERENCE_EPE))
 def test_pipeline_equals_raw_opencv_and_reference_epe(method, middlebury_dir):
-    pairs = load_pairs(middlebury_dir)
+    pairs = load_middlebury_pairs(middlebury_dir)
     assert len(pairs) == 8
     computer = OpticalFlowComputer(method, workers=1)
     errors = []
-    for a, b, truth in pairs:
+    for _, a, b, truth in pairs:
         ours = computer.compute(a, b)
         np.testing.assert_array_equal(ours, RAW_CALLS[method](a, b))
         errors.append(end_point_error(ours, truth))
@@ -51,9 +39,9 @@ def test_pipeline_equals_raw_opencv_and_reference_epe(method, middlebury_dir):
 
 
 def test_tvl1_pipeline_equals_raw_opencv(middlebury_dir):
-    pairs = load_pairs(middlebury_dir, {"RubberWhale", "Venus"})
+    pairs = load_middlebury_pairs(middlebury_dir, {"RubberWhale", "Venus"})
     computer = OpticalFlowComputer("tvl1", workers=1)
-    for a, b, truth in pairs:
+    for _, a, b, truth in pairs:
         ours = computer.compute(a, b)
         np.testing.assert_array_equal(ours, RAW_CALLS["tvl1"](a, b))
         assert end_point_error(ours, truth) < 0.35

@@ -1,0 +1,167 @@
+"""Shared by the benchmarks: the flow variants with their raw OpenCV equivalents, timing, tables, JSON.
+
+Each variant pairs a registered method and its parameters with the plain OpenCV calls that its
+defaults stand for, so a benchmark can compare the pipeline against OpenCV used directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import cv2
+
+from core.flow import OpticalFlowComputer
+from core.flow_methods import PairFunction
+
+
+def _calc(create: Callable[[], Any]) -> Callable[[], PairFunction]:
+    """A raw pair-function builder: one OpenCV object made by `create`, called as `calc(a, b, None)`."""
+    def build() -> PairFunction:
+        algorithm = create()
+        return lambda a, b: algorithm.calc(a, b, None)
+    return build
+
+
+def _dis(preset: int) -> Callable[[], PairFunction]:
+    return _calc(lambda: cv2.DISOpticalFlow_create(preset))
+
+
+def _raw_farneback() -> PairFunction:
+    return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.1, 0)
+
+
+def _raw_rlof() -> PairFunction:
+    """RLOF needs BGR frames: the grey ones are converted, as a caller of OpenCV would."""
+    rlof = cv2.optflow.DenseRLOFOpticalFlow_create()
+    return lambda a, b: rlof.calc(cv2.cvtColor(a, cv2.COLOR_GRAY2BGR),
+                                  cv2.cvtColor(b, cv2.COLOR_GRAY2BGR), None)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One benchmark row: a registered flow method with parameters, and the same flow in raw OpenCV.
+
+    Attributes:
+        label: the row's name, e.g. "dis medium".
+        method, params: what `OpticalFlowComputer` gets.
+        raw: builds one OpenCV object and returns its pair function, grey `[H, W] uint8` frames ->
+            `[H, W, 2] float32` (dx, dy) pixels; the object is reused by every call.
+    """
+
+    label: str
+    method: str
+    params: Mapping[str, Any]
+    raw: Callable[[], PairFunction]
+
+    def computer(self, workers: int) -> OpticalFlowComputer:
+        """The pipeline's computer for this variant."""
+        return OpticalFlowComputer(self.method, workers=workers, **self.params)
+
+
+VARIANTS: dict[str, Variant] = {variant.label: variant for variant in (
+    Variant("farneback", "farneback", {}, _raw_farneback),
+    Variant("dis ultrafast", "dis", {"preset": "ultrafast"}, _dis(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)),
+    Variant("dis fast", "dis", {"preset": "fast"}, _dis(cv2.DISOPTICAL_FLOW_PRESET_FAST)),
+    Variant("dis medium", "dis", {"preset": "medium"}, _dis(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)),
+    Variant("tvl1", "tvl1", {}, _calc(cv2.optflow.DualTVL1OpticalFlow_create)),
+    Variant("deepflow", "deepflow", {}, _calc(cv2.optflow.createOptFlow_DeepFlow)),
+    Variant("rlof", "rlof", {}, _raw_rlof),
+)}
+
+
+@contextmanager
+def opencv_threads(count: int) -> Iterator[None]:
+    """Limit OpenCV's internal threads to `count` for the block, then restore the previous setting."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
+
+
+def timed(run: Callable[[], Any]) -> tuple[Any, float]:
+    """`run()`'s result and its wall time in seconds (time.perf_counter)."""
+    start = time.perf_counter()
+    result = run()
+    return result, time.perf_counter() - start
+
+
+def median_seconds(runs: Mapping[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median wall time in seconds of each of `runs` over `repeats` rounds, by name.
+
+    A first, untimed round warms everything up. A round calls every run in turn, so a passing
+    disturbance (another busy process) spoils one sample of each run rather than every sample of one.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for round_number in range(1 + repeats):
+        for name, run in runs.items():
+            elapsed = timed(run)[1]
+            if round_number:
+                samples[name].append(elapsed)
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, summed over CPUs (/proc/stat)."""
+    user, nice, system, idle, iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    busy = user + nice + system + irq + softirq + steal
+    tick = os.sysconf("SC_CLK_TCK")
+    return busy / tick, (busy + idle + iowait) / tick
+
+
+def elsewhere_pct(run: Callable[[], Any]) -> tuple[Any, float]:
+    """`run()`'s result and the share of the machine's CPU time during it, in percent, that went to
+    anything but this process (other processes, the hypervisor): timings are only clean near 0."""
+    own_before, (busy_before, total_before) = os.times(), _cpu_seconds()
+    result = run()
+    own_after, (busy_after, total_after) = os.times(), _cpu_seconds()
+    own = (own_after.user + own_after.system) - (own_before.user + own_before.system)
+    return result, 100 * max(0.0, busy_after - busy_before - own) / (total_after - total_before)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print rows of cells as aligned columns: the first column left-aligned, the others right-aligned."""
+    widths = [max(len(str(row[i])) for row in (headers, *rows)) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(cell).ljust(width) if i == 0 else str(cell).rjust(width)
+                         for i, (cell, width) in enumerate(zip(cells, widths)))
+
+    print(line(headers))
+    print("  ".join("-" * width for width in widths))
+    for row in rows:
+        print(line(row))
+
+
+def verdict(passed: bool) -> str:
+    """PASS or FAIL, for a target check."""
+    return "PASS" if passed else "FAIL"
+
+
+def argument_parser(description: str, methods: bool = False) -> argparse.ArgumentParser:
+    """A parser with `description` (the module docstring) as help and the `--json PATH` option
+    every benchmark has; with `methods`, also `--methods` to pick rows of `VARIANTS`."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    if methods:
+        parser.add_argument("--methods", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                            metavar="METHOD", help=f"rows to run, quoted if they have a space "
+                            f"(default all: {', '.join(VARIANTS)})")
+    return parser
+
+
+def write_json(path: Path | None, results: Mapping[str, Any]) -> None:
+    """Write `results` to `path` as indented JSON, if a path was given."""
+    if path is not None:
+        path.write_text(json.dumps(results, indent=2) + "\n")
