@@ -21,7 +21,7 @@ import numpy as np
 
 from core.atomic import atomic_path
 from core.errors import DFEError
-from core.i3d import build_i3d, layer_name, unit_paths
+from core.i3d import build_i3d, endpoint_model, layer_name, unit_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = Path(os.environ.get("DFE_WEIGHTS_DIR", ROOT / "assets" / "weights"))
@@ -185,7 +185,4 @@ def kinetics400_rgb_model(final_endpoint: str = "Logits", frames: int | None = N
         convert_kinetics400_rgb(weights_dir)
     full = build_i3d(channels=3, frames=frames)
     full.load_weights(path)
-    if final_endpoint == "Logits":
-        return full
-    from core.i3d import endpoint_model
-    return endpoint_model(full, final_endpoint)
+    return full if final_endpoint == "Logits" else endpoint_model(full, final_endpoint)
