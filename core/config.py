@@ -19,7 +19,7 @@ from core.endpoints import MIN_FRAMES, EndpointError, resolve_endpoint
 from core.settings import ConfigError
 
 DEFAULT_MODEL_CONFIG = Path(__file__).resolve().parent.parent / "config" / "dynamic_model_config.yaml"
-WEIGHT_SOURCES = ("cross_modal_kinetics", "random")
+WEIGHT_SOURCES = ("checkpoint", "motion_adapted", "cross_modal_kinetics", "cross_modal_kinetics_xy", "random")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -31,7 +31,8 @@ class ModelSection:
     sequence_length: int = 16
     stride: int = 8
     endpoint: str = "Features"
-    weights: str = "cross_modal_kinetics"
+    weights: str = "motion_adapted"
+    weights_path: str | None = None
     seed: int = 0
 
 
@@ -60,6 +61,8 @@ class ExtractorConfig:
                f"must be at least {MIN_FRAMES} (I3D's minimum)")
         _check(self.model.stride >= 1, "model.stride", "must be at least 1")
         _check(self.model.weights in WEIGHT_SOURCES, "model.weights", f"must be one of {WEIGHT_SOURCES}")
+        _check(self.model.weights != "checkpoint" or bool(self.model.weights_path), "model.weights_path",
+               "must name the checkpoint file when model.weights is 'checkpoint'")
         _check(self.inference.batch_size >= 1, "inference.batch_size", "must be at least 1")
         _check(self.inference.precision in PRECISIONS, "inference.precision", f"must be one of {PRECISIONS}")
         _check(self.inference.device in DEVICES, "inference.device", f"must be one of {DEVICES}")

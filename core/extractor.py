@@ -93,7 +93,8 @@ class DynamicFeatureExtractor:
         with _device_scope(self.config.inference.device):
             self.model = model or build_flow_i3d(settings.weights, settings.seed, settings.channels,
                                                  settings.input_size,
-                                                 dtype=None if precision == "float32" else precision)
+                                                 dtype=None if precision == "float32" else precision,
+                                                 weights_path=settings.weights_path)
             self._endpoint_model = endpoint_model(self.model, self.endpoint)
         self._forward = tf.function(lambda x: self._endpoint_model(x, training=False), reduce_retracing=True)
         self._lock = threading.Lock()  # one forward pass at a time per extractor
@@ -105,7 +106,8 @@ class DynamicFeatureExtractor:
     def settings(self) -> dict[str, Any]:
         """What determines the features (stored with them, compared before reusing them)."""
         model = self.config.model
-        return {"endpoint": self.endpoint, "weights": model.weights, "seed": model.seed,
+        return {"endpoint": self.endpoint, "weights": model.weights, "weights_path": model.weights_path,
+                "seed": model.seed,
                 "sequence_length": model.sequence_length, "stride": model.stride,
                 "input_size": model.input_size, "precision": self.precision,
                 "model_name": self.model.name}

