@@ -20,6 +20,7 @@ from core.settings import ConfigError
 
 DEFAULT_MODEL_CONFIG = Path(__file__).resolve().parent.parent / "config" / "dynamic_model_config.yaml"
 WEIGHT_SOURCES = ("checkpoint", "motion_adapted", "cross_modal_kinetics", "cross_modal_kinetics_xy", "random")
+RGB_OPTIONS = ("off", "predictions", "two_stream")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -34,6 +35,7 @@ class ModelSection:
     weights: str = "motion_adapted"
     weights_path: str | None = None
     seed: int = 0
+    rgb: str = "off"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ class ExtractorConfig:
         _check(self.model.weights in WEIGHT_SOURCES, "model.weights", f"must be one of {WEIGHT_SOURCES}")
         _check(self.model.weights != "checkpoint" or bool(self.model.weights_path), "model.weights_path",
                "must name the checkpoint file when model.weights is 'checkpoint'")
+        _check(self.model.rgb in RGB_OPTIONS, "model.rgb", f"must be one of {RGB_OPTIONS}")
+        _check(self.model.rgb == "off" or self.model.endpoint in ("Features", "Logits"), "model.rgb",
+               "needs model.endpoint Features (two-stream features are 1024 RGB + 1024 flow)")
         _check(self.inference.batch_size >= 1, "inference.batch_size", "must be at least 1")
         _check(self.inference.precision in PRECISIONS, "inference.precision", f"must be one of {PRECISIONS}")
         _check(self.inference.device in DEVICES, "inference.device", f"must be one of {DEVICES}")

@@ -16,6 +16,7 @@ import os
 import tempfile
 import threading
 from contextlib import nullcontext
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from core.flow_pipeline import FlowJob, compute_video_flow
 from core.flow_store import load_flow
 from core.i3d import endpoint_model
 from core.progress import ProgressCallback, no_progress
+from core.rgb_stream import RGBStream, top_k
 from core.sequences import cut_window, make_windows, preprocess_flow
 
 
@@ -98,6 +100,7 @@ class DynamicFeatureExtractor:
             self._endpoint_model = endpoint_model(self.model, self.endpoint)
         self._forward = tf.function(lambda x: self._endpoint_model(x, training=False), reduce_retracing=True)
         self._lock = threading.Lock()  # one forward pass at a time per extractor
+        self._rgb: RGBStream | None = None  # loaded on first use
 
     @property
     def input_channels(self) -> int:
@@ -107,7 +110,7 @@ class DynamicFeatureExtractor:
         """What determines the features (stored with them, compared before reusing them)."""
         model = self.config.model
         return {"endpoint": self.endpoint, "weights": model.weights, "weights_path": model.weights_path,
-                "seed": model.seed,
+                "seed": model.seed, "rgb": model.rgb,
                 "sequence_length": model.sequence_length, "stride": model.stride,
                 "input_size": model.input_size, "precision": self.precision,
                 "model_name": self.model.name}
@@ -198,9 +201,21 @@ class DynamicFeatureExtractor:
         flow, record = load_flow(flow_dir, video_path.stem)
         feature_set = self.extract_flow(flow, record.fps, video_path.stem, progress)
         feature_set.settings = settings
+        if self.config.model.rgb != "off":
+            self._add_rgb_stream(feature_set, video_path)
         if output_dir is not None:
             write_features(output_dir, feature_set)
         return feature_set
+
+
+    def _add_rgb_stream(self, feature_set: FeatureSet, video_path: Path) -> None:
+        """Kinetics top-5 per window; for two_stream, features become [RGB 1024 | flow 1024]."""
+        if self._rgb is None:
+            self._rgb = RGBStream()
+        logits, rgb_features = self._rgb.run(video_path, feature_set.windows, self.config.flow.fps)
+        feature_set.predictions = [[asdict(p) for p in top_k(row, self._rgb.labels)] for row in logits]
+        if self.config.model.rgb == "two_stream":
+            feature_set.features = np.concatenate([rgb_features, feature_set.features], axis=1)
 
 
 def _jsonable(value: Any) -> Any:

@@ -31,10 +31,14 @@ class FeatureSet:
     windows: list[Window]
     fps: float
     settings: dict[str, Any]
+    predictions: list[list[dict[str, Any]]] | None = None  # per window: top-5 {label, probability}
 
     def index(self) -> dict[str, Any]:
+        windows = [w.to_dict() for w in self.windows]
+        if self.predictions is not None:
+            windows = [{**w, "top5": top5} for w, top5 in zip(windows, self.predictions)]
         return {"name": self.name, "fps": self.fps, "shape": list(self.features.shape),
-                "settings": self.settings, "windows": [w.to_dict() for w in self.windows]}
+                "settings": self.settings, "windows": windows}
 
 
 def feature_paths(output_dir: str | os.PathLike, name: str) -> tuple[Path, Path, Path]:
@@ -49,9 +53,14 @@ def write_features(output_dir: str | os.PathLike, feature_set: FeatureSet) -> Pa
     save_npy_atomic(array_path, feature_set.features.astype(np.float32))
     rows = io.StringIO()
     columns = ["index", "first_frame", "last_frame", "start_ms", "end_ms", "padded"]
+    records = [w.to_dict() for w in feature_set.windows]
+    if feature_set.predictions is not None:
+        columns += ["top1_label", "top1_probability"]
+        for record, top5 in zip(records, feature_set.predictions):
+            record.update(top1_label=top5[0]["label"], top1_probability=top5[0]["probability"])
     writer = csv.DictWriter(rows, columns, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(w.to_dict() for w in feature_set.windows)
+    writer.writerows(records)
     with atomic_path(csv_path) as tmp:
         tmp.write_text(rows.getvalue())
     write_json_atomic(json_path, feature_set.index())
@@ -67,5 +76,7 @@ def read_features(output_dir: str | os.PathLike, name: str) -> FeatureSet | None
         return None
     if npy_shape(array_path) != tuple(index["shape"]):
         return None
-    windows = [Window(**w) for w in index["windows"]]
-    return FeatureSet(name, np.load(array_path), windows, index["fps"], index["settings"])
+    windows = [Window(**{k: v for k, v in w.items() if k != "top5"}) for w in index["windows"]]
+    predictions = [w["top5"] for w in index["windows"]] if index["windows"] and "top5" in index["windows"][0] \
+        else None
+    return FeatureSet(name, np.load(array_path), windows, index["fps"], index["settings"], predictions)

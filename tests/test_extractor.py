@@ -10,7 +10,10 @@ import pytest
 from core.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection, load_config
 from core.errors import FlowShapeError, InvalidFlowValuesError, SequenceError
 from core.extractor import DynamicFeatureExtractor
+from core.feature_store import read_features
 from core.flow_init import cross_modal_arrays
+from core.flow_store import load_flow
+from core.rgb_stream import iter_window_frames, kinetics400_labels
 from core.settings import ConfigError
 from core.weights import kinetics400_rgb_model
 
@@ -134,3 +137,30 @@ def test_spatial_endpoint_gives_full_activations():
     extractor = DynamicFeatureExtractor(config=config)
     out = extractor.extract_features(np.zeros((1, 9, 224, 224, 2), np.float32))
     assert out.shape == (1, 5, 28, 28, 256)
+
+
+def test_rgb_stream_adds_kinetics_top5_and_two_stream_features(extractor, demo_video, tmp_path):
+    config = ExtractorConfig(model=ModelSection(weights="random", sequence_length=9, stride=5, rgb="two_stream"),
+                             inference=InferenceSection(precision="float32"), flow=FlowSection(method="dis"))
+    two_stream = DynamicFeatureExtractor(config=config, model=extractor.model)
+    result = two_stream.extract_video(demo_video, output_dir=tmp_path)
+    assert result.features.shape == (3, 2048)
+    flow_only = extractor.extract_flow(load_flow(tmp_path / "flow", "demo")[0], 25.0)
+    np.testing.assert_allclose(result.features[:, 1024:], flow_only.features, atol=1e-5)
+    top5 = result.predictions[0]
+    labels = kinetics400_labels()
+    assert len(top5) == 5 and top5[0]["label"] in labels
+    assert top5[0]["probability"] >= top5[4]["probability"] > 0
+    index = json.loads((tmp_path / "demo_features.json").read_text())
+    assert index["windows"][2]["top5"][0]["label"] in labels
+    assert "top1_label" in (tmp_path / "demo_features.csv").read_text().splitlines()[0]
+    assert read_features(tmp_path, "demo").predictions == result.predictions
+
+
+def test_rgb_window_frames_follow_the_flow_windows(demo_video):
+    from core.sequences import make_windows
+    windows = make_windows("demo", 19, 25.0, 9, 5)
+    clips = dict((w.index, frames) for w, frames in iter_window_frames(demo_video, windows))
+    assert sorted(clips) == [0, 1, 2] and clips[1].shape == (9, 224, 224, 3)
+    assert -1.0 <= clips[1].min() and clips[1].max() <= 1.0
+    np.testing.assert_array_equal(clips[0][5], clips[1][0])  # video frame 5 in both windows
