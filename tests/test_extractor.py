@@ -164,3 +164,16 @@ def test_rgb_window_frames_follow_the_flow_windows(demo_video):
     assert sorted(clips) == [0, 1, 2] and clips[1].shape == (9, 224, 224, 3)
     assert -1.0 <= clips[1].min() and clips[1].max() <= 1.0
     np.testing.assert_array_equal(clips[0][5], clips[1][0])  # video frame 5 in both windows
+
+
+def test_device_choice(extractor):
+    from core.extractor import DeviceError
+    import tensorflow as tf
+    clips = extractor.preprocess_flow_sequence(flow_clip())
+    on_cpu = DynamicFeatureExtractor(config=ExtractorConfig(
+        model=SMALL.model, inference=InferenceSection(device="cpu", precision="float32")), model=extractor.model)
+    np.testing.assert_allclose(on_cpu.extract_features(clips), extractor.extract_features(clips), atol=1e-5)
+    if not tf.config.list_physical_devices("GPU"):
+        with pytest.raises(DeviceError, match="sees no GPU"):
+            DynamicFeatureExtractor(config=ExtractorConfig(
+                model=SMALL.model, inference=InferenceSection(device="gpu")), model=extractor.model)
