@@ -7,6 +7,7 @@ which holds because the temporary file lives in the target's folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -48,3 +49,12 @@ def save_npy_atomic(path: str | os.PathLike, array: np.ndarray) -> Path:
         with open(tmp, "wb") as handle:
             np.save(handle, array)
     return Path(path)
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -13,7 +13,7 @@ import sys
 
 from core.errors import DFEError
 
-COMMAND_MODULES = ("flow", "sequences", "weights")
+COMMAND_MODULES = ("flow", "sequences", "weights", "models")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

@@ -28,12 +28,13 @@ from core.config import ExtractorConfig, load_config
 from core.endpoints import MIN_FRAMES, resolve_endpoint
 from core.errors import DFEError, FlowShapeError, SequenceError
 from core.feature_store import FeatureSet, read_features, write_features
-from core.flow_init import build_flow_i3d
+from core.flow_init import build_flow_i3d, read_motion_adapted_metrics
 from core.flow_pipeline import FlowJob, compute_video_flow
 from core.flow_store import load_flow
 from core.i3d import endpoint_model
 from core.progress import ProgressCallback, no_progress
 from core.rgb_stream import RGBStream, top_k
+from core.serialization import ModelSerializer
 from core.sequences import cut_window, make_windows, preprocess_flow
 
 
@@ -114,6 +115,19 @@ class DynamicFeatureExtractor:
                 "sequence_length": model.sequence_length, "stride": model.stride,
                 "input_size": model.input_size, "precision": self.precision,
                 "model_name": self.model.name}
+
+    def save_model_with_serializer(self, base_dir: str | os.PathLike, metadata: dict[str, Any] | None = None,
+                                   model_name: str = "dynamic_feature_extractor", export: bool = False) -> str:
+        """Save `model` as a new registry version (see `core.serialization`) with this extractor's
+        config, weights source and, for motion_adapted weights, their measured metrics; returns the
+        version's folder."""
+        settings = self.config.model
+        recorded = {"config": _jsonable(asdict(self.config)),
+                    "weights_source": settings.weights if settings.weights != "checkpoint" else
+                    f"checkpoint:{settings.weights_path}",
+                    "metrics": read_motion_adapted_metrics() if settings.weights == "motion_adapted" else {},
+                    **(metadata or {})}
+        return ModelSerializer(self.model, model_name).save_model(base_dir, recorded, export=export)
 
     def preprocess_flow_sequence(self, flow_sequence: np.ndarray) -> np.ndarray:
         """I3D preprocessing of pixel flow.

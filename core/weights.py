@@ -9,7 +9,6 @@ as `.weights.h5` beside a `.sha256` file; `kinetics400_rgb_model` loads that cac
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import pickle
@@ -19,7 +18,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from core.atomic import atomic_path
+from core.atomic import atomic_path, sha256_of
 from core.errors import DFEError
 from core.i3d import build_i3d, endpoint_model, layer_name, unit_paths
 
@@ -133,15 +132,6 @@ def assign_weights(model: keras.Model, arrays: dict[str, list[np.ndarray]]) -> N
             raise WeightsError(f"{name}: weights of shape {[v.shape for v in values]}, layer "
                                f"expects {expected}")
         layer.set_weights(values)
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cached_weights_path(weights_dir: str | os.PathLike = WEIGHTS_DIR) -> Path:

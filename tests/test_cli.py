@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -51,7 +52,6 @@ def test_sequences_compute_then_load(demo_video, tmp_path):
     loaded = run_cli("sequences", "--mode", "load", "--input_dir", str(out / "flow"), "--output_dir",
                      str(tmp_path / "again"), "--sequence_length", "9", "--stride", "5", "--quiet")
     assert loaded.returncode == 0 and "3 windows written" in loaded.stdout
-    import json
     index = json.loads((tmp_path / "again" / "demo_windows.json").read_text())
     assert index["fps"] == 25.0 and index["windows"][1]["start_ms"] == 200.0
 
@@ -65,3 +65,24 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path):
     assert empty.returncode == 2 and "no videos found" in empty.stderr
     bad_param = run_cli("flow", "--input_dir", str(tmp_path), "--method", "dis", "--param", "speed=3")
     assert bad_param.returncode == 2 and "unknown parameter" in bad_param.stderr
+
+
+def test_models_command_manages_the_registry(tmp_path):
+    import keras
+    from core.serialization import ModelSerializer
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    first, second = (ModelSerializer(model, "m").save_model(tmp_path, {"author": "ana"}) for _ in range(2))
+    base = ["models", "--base_dir", str(tmp_path), "--model_name", "m"]
+    assert run_cli(*base, "alias", "production", first.rsplit("/", 1)[1]).returncode == 0
+    assert run_cli(*base, "tag", "latest", "--add", "best").stdout.strip() == "best"
+    listing = run_cli(*base, "list").stdout
+    assert "production" in listing and "ana" in listing and "best" in listing and "MB" in listing
+    assert json.loads(run_cli(*base, "show", "production").stdout)["author"] == "ana"
+    assert "files verified" in run_cli(*base, "load", "production").stdout
+    assert run_cli(*base, "delete", "production", "--yes").returncode == 0
+    assert "production" not in run_cli(*base, "list").stdout
+    refused = run_cli("models", "--base_dir", str(tmp_path), "--model_name", "../etc", "list")
+    assert refused.returncode == 2 and "invalid model name" in refused.stderr
+    unknown = run_cli(*base, "show", "v0")
+    assert unknown.returncode == 2 and "unknown version" in unknown.stderr

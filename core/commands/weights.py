@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from core.flow_init import prepare_motion_adapted, read_motion_adapted_metrics
+from core.atomic import sha256_of
 from core.progress import TqdmProgress
-from core.weights import WEIGHTS_DIR, convert_kinetics400_rgb, sha256_of
+
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,12 +19,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "camera-motion clips; ~3 min on 2 cores). Each step is skipped when a verified "
                     "file exists.")
     parser.add_argument("action", choices=("prepare",))
-    parser.add_argument("--weights_dir", default=str(WEIGHTS_DIR), help="cache folder")
+    parser.add_argument("--weights_dir", default=None, help="cache folder (default: DFE_WEIGHTS_DIR or assets/weights)")
     parser.add_argument("--force", action="store_true", help="convert again even if cached")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.flow_init import prepare_motion_adapted, read_motion_adapted_metrics
+    from core.weights import WEIGHTS_DIR, convert_kinetics400_rgb
+
+    args.weights_dir = args.weights_dir or WEIGHTS_DIR
     path = convert_kinetics400_rgb(args.weights_dir, force=args.force)
     print(f"Kinetics-400 RGB weights: {path} (sha256 {sha256_of(path)[:16]}...)")
     with TqdmProgress("motion clips for the flow stream", "clip") as progress:
