@@ -122,11 +122,12 @@ class DynamicFeatureExtractor:
         config, weights source and, for motion_adapted weights, their measured metrics; returns the
         version's folder."""
         settings = self.config.model
+        adaptation = read_motion_adapted_metrics() if settings.weights == "motion_adapted" else {}
         recorded = {"config": _jsonable(asdict(self.config)),
                     "weights_source": settings.weights if settings.weights != "checkpoint" else
                     f"checkpoint:{settings.weights_path}",
-                    "metrics": read_motion_adapted_metrics() if settings.weights == "motion_adapted" else {},
-                    **(metadata or {})}
+                    "metrics": {k: v for k, v in adaptation.items() if k.endswith("accuracy")},
+                    "adaptation": adaptation, **(metadata or {})}
         return ModelSerializer(self.model, model_name).save_model(base_dir, recorded, export=export)
 
     def preprocess_flow_sequence(self, flow_sequence: np.ndarray) -> np.ndarray:

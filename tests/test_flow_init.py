@@ -86,3 +86,13 @@ def test_knn_leave_one_out_accuracy():
     assert knn_loo_accuracy(features, np.array([0, 1, 1, 0, 0])) == pytest.approx(0.4)  # rows 0 and 4 right
     with pytest.raises(ValueError, match="more than k"):
         knn_loo_accuracy(features[:1], np.array([0]))
+
+
+def test_set_up_registers_the_default_model_with_its_metrics():
+    from core.model_registry import ModelRegistry
+    from core.settings import load_settings
+    registry = ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor")
+    metadata = registry.metadata("default")
+    assert metadata["weights_source"] == "motion_adapted" and "motion_adapted" in metadata["tags"]
+    assert metadata["metrics"]["eval_knn1_accuracy"] >= 0.95
+    assert metadata["adaptation"]["eval_scenes_unseen"] is True

@@ -36,4 +36,27 @@ def run(args: argparse.Namespace) -> int:
     metrics = read_motion_adapted_metrics(args.weights_dir)
     print(f"flow-stream weights (motion_adapted): {flow_path} (sha256 {sha256_of(flow_path)[:16]}...); "
           f"1-NN accuracy on unseen scenes {metrics.get('eval_knn1_accuracy', float('nan')):.3f}")
+    version = register_default_model(sha256_of(flow_path))
+    print(f"registered as dynamic_feature_extractor {version} (alias 'default')")
     return 0
+
+
+def register_default_model(weights_sha256: str) -> str:
+    """Put the default extractor's model in the registry once per weights file (alias `default`)."""
+    from core.extractor import DynamicFeatureExtractor
+    from core.model_registry import ModelRegistry
+    from core.settings import load_settings
+
+    model_dir = load_settings().model_dir
+    registry = ModelRegistry(model_dir, "dynamic_feature_extractor")
+    for version in registry.versions():
+        if registry.metadata(version).get("extra", {}).get("weights_sha256") == weights_sha256:
+            registry.set_alias("default", version)
+            return version
+    path = DynamicFeatureExtractor().save_model_with_serializer(model_dir, {
+        "author": "set-up", "description": "default flow stream: motion_adapted weights",
+        "training_dataset": "generated camera-motion clips (core.motion_dataset, DIS flow)",
+        "tags": ["motion_adapted", "default"], "weights_sha256": weights_sha256})
+    version = path.rsplit("/", 1)[-1]
+    registry.set_alias("default", version)
+    return version
