@@ -95,4 +95,4 @@ def test_set_up_registers_the_default_model_with_its_metrics():
     metadata = registry.metadata("default")
     assert metadata["weights_source"] == "motion_adapted" and "motion_adapted" in metadata["tags"]
     assert metadata["metrics"]["eval_knn1_accuracy"] >= 0.95
-    assert metadata["adaptation"]["eval_scenes_unseen"] is True
+    assert metadata["extra"]["adaptation"]["eval_scenes_unseen"] is True
