@@ -80,6 +80,14 @@ def test_models_command_manages_the_registry(tmp_path):
     assert "production" in listing and "ana" in listing and "best" in listing and "MB" in listing
     assert json.loads(run_cli(*base, "show", "production").stdout)["author"] == "ana"
     assert "files verified" in run_cli(*base, "load", "production").stdout
+    exported = run_cli(*base, "export", "production").stdout.strip()
+    assert exported.endswith("saved_model") and (tmp_path / "m" / first.rsplit("/", 1)[1] /
+                                                  "saved_model" / "saved_model.pb").exists()
+    assert "saved_model/saved_model.pb" in json.loads(run_cli(*base, "show", "production").stdout)["files"]
+    keras.saving.save_model(model, tmp_path / "legacy.h5")
+    imported = run_cli(*base, "import", str(tmp_path / "legacy.h5"), "--description", "from h5")
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(run_cli(*base, "show", imported.stdout.strip()).stdout)["description"] == "from h5"
     assert run_cli(*base, "delete", "production", "--yes").returncode == 0
     assert "production" not in run_cli(*base, "list").stdout
     refused = run_cli("models", "--base_dir", str(tmp_path), "--model_name", "../etc", "list")
