@@ -27,7 +27,7 @@ from core.endpoints import (ALIASES, ENDPOINT_ORDER, HEAD_ENDPOINTS, MIN_FRAMES,
                             resolve_endpoint)
 
 __all__ = ["ALIASES", "ARCHITECTURE", "ENDPOINTS", "EndpointError", "MIN_FRAMES", "build_i3d",
-           "endpoint_model", "layer_name", "resolve_endpoint", "unit_paths"]
+           "endpoint_model", "layer_name", "resolve_endpoint", "temporal_stride", "unit_paths"]
 
 MIN_HEAD_SIZE = 193  # ceil(H / 32) must reach the 7x7 average pool
 
@@ -179,6 +179,18 @@ def build_i3d(channels: int = 2, num_classes: int = 400, final_endpoint: str = "
         return keras.Model(inputs, logits, name=name or "i3d")
     predictions = layers.Softmax(name="Predictions")(logits)
     return keras.Model(inputs, predictions, name=name or "i3d_Predictions")
+
+
+def temporal_stride(endpoint: str) -> int:
+    """How many input frames one time step of `endpoint`'s output advances (1, 2, 4 or 8)."""
+    canonical = resolve_endpoint(endpoint)
+    stride = 1
+    for name, stage in ARCHITECTURE:
+        if not isinstance(stage, Mixed):
+            stride *= stage.stride[0]
+        if name == canonical:
+            return stride
+    return stride  # the head pools over time: report the last body stride
 
 
 def _channels_after(count: int) -> int:

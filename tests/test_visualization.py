@@ -1,0 +1,113 @@
+"""FeatureVisualization (the SPEC calls, written files are valid images/GIFs) and the per-video
+feature plots (readable at 1000 windows)."""
+
+from __future__ import annotations
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from core.config import ExtractorConfig, InferenceSection, ModelSection
+from core.extractor import DynamicFeatureExtractor
+from core.feature_plots import (cosine_similarity_matrix, downsample, features_time_heatmap,
+                                features_time_heatmap_plotly, pca_trajectory_plot, pca_trajectory_plotly,
+                                similarity_matrix_plot, similarity_matrix_plotly)
+from core.feature_store import FeatureSet
+from core.i3d import temporal_stride
+from core.sequences import make_windows
+from core.visualization import FeatureVisualization
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return DynamicFeatureExtractor(config=ExtractorConfig(model=ModelSection(weights="random"),
+                                                          inference=InferenceSection(precision="float32")))
+
+
+@pytest.fixture(scope="module")
+def preprocessed(extractor):
+    flow = np.tile(np.float32([3.0, -1.0]), (16, 224, 224, 1))
+    flow[:, 80:140, 80:140] = [-4.0, 2.0]
+    return extractor.preprocess_flow_sequence(flow)
+
+
+def test_spec_visualisation_calls_write_valid_files(extractor, preprocessed, tmp_path):
+    visualizer = FeatureVisualization(model=extractor.model, layer_name="inception_3a_concat")
+    activations = visualizer.get_intermediate_activations(preprocessed)
+    assert activations.shape == (1, 8, 28, 28, 256) and visualizer.layer_name == "Mixed_3b"
+    assert isinstance(visualizer.visualize_layer_activations(activations, frame_idx=0), Figure)
+    outputs = {
+        "temporal_evolution.png": lambda p: visualizer.visualize_temporal_feature_evolution(
+            activations=activations, feature_indices=[0, 10, 20], save_path=p),
+        "feature_heatmap.png": lambda p: visualizer.create_feature_activation_heatmap(
+            activations=activations, feature_idx=10, save_path=p),
+        "feature_3d.png": lambda p: visualizer.visualize_3d_feature_activation(
+            activations=activations, feature_idx=10, save_path=p),
+        "comparative_view.png": lambda p: visualizer.create_comparative_temporal_view(
+            activations=activations, feature_indices=[0, 10, 20], flow_sequence=preprocessed, save_path=p),
+        "layer.png": lambda p: visualizer.visualize_layer_activations(activations, frame_idx=3, save_path=p),
+    }
+    for name, draw in outputs.items():
+        draw(tmp_path / "results" / name)
+        image = imageio.imread(tmp_path / "results" / name)
+        assert image.ndim == 3 and min(image.shape[:2]) > 200, name
+    frames = visualizer.create_feature_evolution_animation(activations=activations, feature_idx=10,
+                                                           save_path=tmp_path / "results" / "evolution.gif")
+    gif = imageio.mimread(tmp_path / "results" / "evolution.gif")
+    assert len(gif) == len(frames) == 8  # one frame per time step of the layer
+
+
+def test_time_is_labelled_in_input_frames_and_ms(extractor):
+    assert [temporal_stride(n) for n in ("Conv3d_1a_7x7", "Mixed_3b", "Mixed_4f", "Mixed_5c")] == [2, 2, 4, 8]
+    visualizer = FeatureVisualization(extractor.model, "Mixed_4c", fps=25.0)
+    times, unit = visualizer.time_axis(4)
+    assert unit == "time (ms)" and list(times) == [60.0, 220.0, 380.0, 540.0]  # centres of frames 0-3, 4-7...
+    assert FeatureVisualization(extractor.model, "Mixed_4c").time_axis(2)[1] == "input frame"
+
+
+def test_bad_indices_are_clear_errors(extractor, preprocessed):
+    visualizer = FeatureVisualization(extractor.model, "Mixed_3b")
+    activations = visualizer.get_intermediate_activations(preprocessed)
+    with pytest.raises(ValueError, match="outside 0..255"):
+        visualizer.create_feature_activation_heatmap(activations, feature_idx=256)
+    with pytest.raises(ValueError, match="frame_idx 9"):
+        visualizer.visualize_layer_activations(activations, frame_idx=9)
+    with pytest.raises(ValueError, match="unknown endpoint"):
+        FeatureVisualization(extractor.model, "conv99")
+
+
+def test_plotly_views_are_interactive_figures(extractor, preprocessed):
+    visualizer = FeatureVisualization(extractor.model, "Mixed_4b", fps=25.0)
+    activations = visualizer.get_intermediate_activations(preprocessed)
+    assert len(visualizer.temporal_evolution_plotly(activations, [1, 2]).data) == 2
+    surface = visualizer.activation_3d_plotly(activations, 5)
+    assert surface.data[0].type == "surface" and surface.layout.scene.yaxis.title.text == "time (ms)"
+
+
+def long_feature_set(windows: int = 1000) -> FeatureSet:
+    rng = np.random.default_rng(0)
+    drift = np.cumsum(rng.normal(0, 0.1, (windows, 32)), axis=0)
+    return FeatureSet("long", drift.astype(np.float32), make_windows("long", windows * 8 + 8, 25.0, 16, 8)[:windows],
+                      25.0, {})
+
+
+def test_video_plots_stay_readable_at_1000_windows(tmp_path):
+    feature_set = long_feature_set()
+    for make in (features_time_heatmap, pca_trajectory_plot, similarity_matrix_plot):
+        figure = make(feature_set)
+        figure.savefig(tmp_path / f"{make.__name__}.png")
+        assert imageio.imread(tmp_path / f"{make.__name__}.png").shape[0] > 300
+        assert figure.axes[0].get_xlabel()  # labelled axes
+    assert similarity_matrix_plotly(feature_set).data[0].z.shape == (300, 300)  # downsampled from 1000
+    assert len(pca_trajectory_plotly(feature_set).data[0].x) == 500
+    assert features_time_heatmap_plotly(feature_set).data[0].z.shape[1] == 300
+
+
+def test_downsampling_and_similarity_maths():
+    features = np.arange(10, dtype=np.float32).reshape(10, 1) * np.ones((1, 2))
+    binned, times = downsample(features, np.arange(10.0), 5)
+    np.testing.assert_allclose(binned[:, 0], [0.5, 2.5, 4.5, 6.5, 8.5])
+    np.testing.assert_allclose(times, [0.5, 2.5, 4.5, 6.5, 8.5])
+    similarity = cosine_similarity_matrix(np.array([[1.0, 0], [0, 2.0], [-3.0, 0]]))
+    np.testing.assert_allclose(similarity, [[1, 0, -1], [0, 1, 0], [-1, 0, 1]])
