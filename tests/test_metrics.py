@@ -1,0 +1,75 @@
+"""Feature metrics and FeatureExtractorEvaluator on small, known cases and real motion clips."""
+
+from __future__ import annotations
+
+import json
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+
+from core.config import ExtractorConfig, InferenceSection, ModelSection
+from core.extractor import DynamicFeatureExtractor
+from core.metrics import (FeatureExtractorEvaluator, Perturbation, discriminability, fisher_ratio,
+                          instance_discrimination, linear_probe_accuracy, perturb_frames,
+                          temporal_consistency, write_report)
+from core.motion_dataset import MOTIONS, render_clip, sample_clips
+
+
+def clusters(spread: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = np.eye(3, 8) * 5
+    labels = np.repeat(np.arange(3), 10)
+    return centres[labels] + rng.normal(0, spread, (30, 8)), labels
+
+
+def test_discriminability_separates_tight_from_loose_clusters():
+    tight, loose = discriminability(*clusters(0.3)), discriminability(*clusters(6.0))
+    assert tight["knn1_accuracy"] == 1.0 and tight["linear_probe_accuracy"] == 1.0
+    assert tight["silhouette"] > 0.5 > loose["silhouette"]
+    assert fisher_ratio(*clusters(0.3)) > 10 * fisher_ratio(*clusters(6.0))
+    assert set(tight) == {"knn1_accuracy", "knn5_accuracy", "silhouette", "fisher_ratio",
+                          "linear_probe_accuracy"}
+    assert linear_probe_accuracy(*clusters(0.3), folds=3) == 1.0
+
+
+def test_temporal_consistency_and_instance_discrimination():
+    assert temporal_consistency(np.ones((5, 4))) == pytest.approx(1.0)
+    assert temporal_consistency(np.array([[1, 0], [0, 1], [1, 0]])) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="two windows"):
+        temporal_consistency(np.ones((1, 4)))
+    video_a = np.array([[1, 0.1], [1, 0.2], [1, 0.0]])
+    video_b = np.array([[0.1, 1], [0.0, 1], [0.2, 1]])
+    starts = [np.array([0, 16, 32]), np.array([0, 16, 32])]
+    assert instance_discrimination([video_a, video_b], starts, length=16) == 1.0
+    # windows at 8 overlap both others of their video, so their nearest allowed neighbour is elsewhere
+    assert instance_discrimination([video_a, video_b], [np.array([0, 8, 16])] * 2, length=16) == pytest.approx(4 / 6)
+
+
+def test_perturbations_change_frames_as_described():
+    frames = np.full((2, 8, 8, 3), 100, np.uint8)
+    assert perturb_frames(frames, Perturbation("brightness", 0.2))[0, 0, 0, 0] == 120
+    frames[:, :, 0] = 0
+    shifted = perturb_frames(frames, Perturbation("shift", 2))
+    assert shifted[0, 4, 2, 0] == 0 and shifted[0, 4, 0, 0] == 100  # column 0 moved to column 2
+    assert perturb_frames(frames, Perturbation("flow_noise", 1.0)) is frames
+
+
+def test_evaluator_report_on_motion_clips(tmp_path):
+    extractor = DynamicFeatureExtractor(config=ExtractorConfig(
+        model=ModelSection(weights="random", sequence_length=9), inference=InferenceSection(precision="float32")))
+    evaluator = FeatureExtractorEvaluator(extractor)
+    motions = ("pan_left", "zoom_in", "static")
+    specs = sample_clips(motions, [1, 2, 3], 1, seed=0)
+    clips = [render_clip(spec, num_frames=10, size=224) for spec in specs]
+    features = np.stack([evaluator.clip_features(c) for c in clips])
+    labels = np.array([motions.index(s.motion) for s in specs])
+    report = evaluator.evaluate(features, labels, motions, clips_for_stability=clips[:2])
+    assert set(report["stability"]) == {"flow_noise_0.5", "brightness_0.2", "shift_3"}
+    assert all(-1 <= v <= 1 for v in report["stability"].values())
+    assert np.array(report["confusion_matrix"]).sum() == len(specs)
+    path = write_report(report, tmp_path / "eval", features, labels)
+    assert json.loads(path.read_text())["discriminability"]["knn1_accuracy"] == report["discriminability"]["knn1_accuracy"]
+    for image in ("confusion_matrix.png", "projection.png"):
+        assert imageio.imread(tmp_path / "eval" / image).shape[0] > 200
+    assert len(MOTIONS) == 10
