@@ -58,9 +58,15 @@ def cache_activations(model: keras.Model, clips: Iterable[np.ndarray], boundary:
 
 def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.ndarray, num_classes: int,
                        boundary: str = "MaxPool3d_5a_2x2", epochs: int = 12, batch_size: int = 16,
-                       learning_rate: float = 1e-3, seed: int = 0) -> dict[str, list[float]]:
+                       learning_rate: float = 1e-3, seed: int = 0,
+                       validation: tuple[np.ndarray, np.ndarray] | None = None,
+                       callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
     """Train the stages after `boundary` (+ a softmax classifier on Features) on cached activations,
-    then copy the trained weights back into `model` by layer name. Returns the training history."""
+    then copy the trained weights back into `model` by layer name. Returns the training history.
+
+    `validation` = (activations, labels) is evaluated after each epoch (`val_loss`, `val_accuracy`
+    in the history); `callbacks` (early stopping, checkpoints, progress) go to `fit`.
+    """
     keras.utils.set_random_seed(seed)
     upper = build_i3d(channels=int(model.input.shape[-1]), final_endpoint="Features", start_after=boundary)
     for layer in upper.layers:
@@ -71,7 +77,7 @@ def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.n
     classifier.compile(optimizer=keras.optimizers.Adam(learning_rate),
                        loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = classifier.fit(activations, np.asarray(labels), epochs=epochs, batch_size=batch_size,
-                             shuffle=True, verbose=0)
+                             shuffle=True, verbose=0, validation_data=validation, callbacks=list(callbacks))
     for layer in upper.layers:
         if layer.weights:
             model.get_layer(layer.name).set_weights(layer.get_weights())

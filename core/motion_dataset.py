@@ -12,13 +12,16 @@ corners), or any image the caller provides (a frame of a video, a photo).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
 
 from core.flow import OpticalFlowComputer
+from core.video_writer import write_video
 
 MOTIONS = ("pan_left", "pan_right", "pan_up", "pan_down", "zoom_in", "zoom_out", "rotate_cw",
            "rotate_ccw", "shake", "static")
@@ -133,3 +136,18 @@ def iter_clip_flows(clips: Sequence[MotionClip], computer: OpticalFlowComputer, 
     """`clip_flow` for each clip, in order."""
     for clip in clips:
         yield clip_flow(clip, computer, num_frames, size, scenes)
+
+
+def write_motion_dataset(output_dir: str | os.PathLike, motions: Sequence[str] = MOTIONS,
+                         scene_seeds: Sequence[int] = range(4), clips_per_pair: int = 1, seed: int = 0,
+                         num_frames: int = 17, size: int = 224, fps: float = 25.0,
+                         scenes: Sequence[np.ndarray] | None = None) -> list[Path]:
+    """Write a labelled dataset as one folder per motion of H.264 clips: `<output_dir>/<motion>/
+    <motion>_s<scene>_<n>.mp4`. `scenes` (e.g. frames of the demo video, user photos, RGB) replace
+    the generated scenes (`scene_seeds` then index into them). Returns the written paths."""
+    root = Path(output_dir)
+    paths = []
+    for number, clip in enumerate(sample_clips(motions, scene_seeds, clips_per_pair, seed)):
+        path = root / clip.motion / f"{clip.motion}_s{clip.scene_seed}_{number:04d}.mp4"
+        paths.append(write_video(path, render_clip(clip, num_frames, size, scenes), fps))
+    return paths
