@@ -13,7 +13,7 @@ import sys
 
 from core.errors import DFEError
 
-COMMAND_MODULES = ("flow", "sequences", "weights", "models")
+COMMAND_MODULES = ("flow", "sequences", "extractor", "dataset", "weights", "models")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -89,18 +89,22 @@ def temporal_consistency(features: np.ndarray) -> float:
 
 
 def instance_discrimination(features: Sequence[np.ndarray], starts: Sequence[np.ndarray],
-                            length: int) -> float:
+                            length: int) -> float | None:
     """Fraction of windows whose nearest neighbour (cosine) among windows that do not overlap them
-    comes from the same video. `features[v]` is `[N_v, D]`, `starts[v]` the windows' first frames."""
+    comes from the same video. `features[v]` is `[N_v, D]`, `starts[v]` the windows' first frames.
+    Only windows that have a non-overlapping window in their own video count; None if none has."""
     all_features = _unit(np.concatenate(features))
     video = np.concatenate([np.full(len(f), v) for v, f in enumerate(features)])
     start = np.concatenate(starts)
+    same_video = video[:, None] == video[None, :]
+    overlapping = same_video & (np.abs(start[:, None] - start[None, :]) < length)
+    counted = (same_video & ~overlapping).any(axis=1)
+    if not counted.any():
+        return None
     similarity = all_features @ all_features.T
-    overlapping = (video[:, None] == video[None, :]) & (np.abs(start[:, None] - start[None, :]) < length)
     similarity[overlapping] = -np.inf
     nearest = np.argmax(similarity, axis=1)
-    valid = np.isfinite(similarity.max(axis=1))
-    return float(np.mean(video[nearest][valid] == video[valid]))
+    return float(np.mean(video[nearest][counted] == video[counted]))
 
 
 def discriminability(features: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -94,3 +94,34 @@ def test_models_command_manages_the_registry(tmp_path):
     assert refused.returncode == 2 and "invalid model name" in refused.stderr
     unknown = run_cli(*base, "show", "v0")
     assert unknown.returncode == 2 and "unknown version" in unknown.stderr
+
+
+def test_extractor_commands_from_dataset_to_report(tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text("model:\n  weights: random\n  sequence_length: 9\n  stride: 8\n"
+                      "inference:\n  precision: float32\nflow:\n  method: dis\n")
+    data = tmp_path / "data"
+    made = run_cli("dataset", "--output_dir", str(data), "--motions", "pan_left", "static", "--scenes", "2",
+                   "--frames", "18")
+    assert made.returncode == 0 and "4 clips in 2 class folders" in made.stdout
+    common = ["--data_dir", str(data), "--config", str(config), "--model_dir", str(tmp_path / "models"), "--quiet"]
+    tested = run_cli("extractor", "--mode", "test", "--output_dir", str(tmp_path / "features"), *common)
+    assert tested.returncode == 0, tested.stderr
+    assert "4 written, 0 failed" in tested.stdout
+    index = json.loads((tmp_path / "features" / "static" / "static_s0_0002_features.json").read_text())
+    assert index["windows"][1]["start_ms"] == 320.0 and index["fps"] == 25.0
+    evaluated = run_cli("extractor", "--mode", "evaluate", "--output_dir", str(tmp_path / "eval"), *common)
+    assert evaluated.returncode == 0 and "knn1_accuracy" in evaluated.stdout
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert report["classes"] == ["pan_left", "static"] and "stability" in report
+    implemented = run_cli("extractor", "--mode", "implement", "--output_dir", str(tmp_path / "run"),
+                          "--epochs", "1", *common)
+    assert implemented.returncode == 0 and "fine-tuned on 2 classes" in implemented.stdout
+    visual = run_cli("test-extractor", "--output_dir", str(tmp_path / "visual"), "--num_samples", "1",
+                     "--version", "latest", *common)
+    assert visual.returncode == 0 and "using registry version" in visual.stdout
+    sample = tmp_path / "visual" / "pan_left__pan_left_s0_0000"
+    assert {"feature_evolution.gif", "comparative_view.png", "similarity.png"} <= {p.name for p in sample.iterdir()}
+    empty = run_cli("extractor", "--mode", "test", "--data_dir", str(tmp_path / "nothing"), "--output_dir",
+                    str(tmp_path / "o"))
+    assert empty.returncode == 2 and "data folder not found" in empty.stderr
