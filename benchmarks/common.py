@@ -11,10 +11,9 @@ import json
 import os
 import statistics
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import cv2
 
@@ -75,17 +74,6 @@ VARIANTS: dict[str, Variant] = {variant.label: variant for variant in (
     Variant("deepflow", "deepflow", {}, _calc(cv2.optflow.createOptFlow_DeepFlow)),
     Variant("rlof", "rlof", {}, _raw_rlof),
 )}
-
-
-@contextmanager
-def opencv_threads(count: int) -> Iterator[None]:
-    """Limit OpenCV's internal threads to `count` for the block, then restore the previous setting."""
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(count)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(previous)
 
 
 def timed(run: Callable[[], Any]) -> tuple[Any, float]:

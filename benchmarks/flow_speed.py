@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 
 from benchmarks.common import (VARIANTS, Variant, argument_parser, elsewhere_pct, median_seconds,
-                               opencv_threads, print_table, verdict, write_json)
-from core.flow import OpticalFlowComputer, available_cpus
+                               print_table, verdict, write_json)
+from core.flow import OpticalFlowComputer, available_cpus, opencv_threads
 from core.flow_methods import PairFunction
 from core.synthetic import make_demo_video
 from core.video import I3D_FLOW_TRANSFORM, iter_frames

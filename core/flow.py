@@ -32,7 +32,7 @@ def available_cpus() -> int:
 
 
 @contextmanager
-def _opencv_threads(count: int) -> Iterator[None]:
+def opencv_threads(count: int) -> Iterator[None]:
     """Set OpenCV's internal thread count for the block (a process-wide setting), then restore it."""
     previous = cv2.getNumThreads()
     cv2.setNumThreads(count)
@@ -99,7 +99,7 @@ class OpticalFlowComputer:
         if self.workers == 1:
             yield from self._iter_sequential(frames, progress, total_pairs)
             return
-        with _opencv_threads(1), ThreadPoolExecutor(self.workers, "flow") as pool:
+        with opencv_threads(1), ThreadPoolExecutor(self.workers, "flow") as pool:
             pending: deque[Future] = deque()
             done = 0
             previous = None

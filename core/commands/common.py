@@ -17,6 +17,12 @@ def parse_param(text: str) -> tuple[str, str]:
     return key, value
 
 
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """--overwrite and --quiet, for commands that skip finished work and show progress bars."""
+    parser.add_argument("--overwrite", action="store_true", help="recompute even if output exists")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def add_flow_options(parser: argparse.ArgumentParser) -> None:
     """The options that choose how flow is computed."""
     group = parser.add_argument_group("optical flow")

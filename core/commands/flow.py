@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.commands.common import add_flow_options, flow_job
+from core.commands.common import add_flow_options, add_run_options, flow_job
 from core.errors import DFEError
 from core.flow_pipeline import compute_video_flow, find_videos
 from core.flow_store import FLOW_FORMATS
@@ -24,8 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output_dir", default="data/optical_flow", help="where flow is written")
     parser.add_argument("--format", choices=FLOW_FORMATS, default="npy",
                         help="npy (default), jpg (quantised x/y pairs, MMAction2) or flo (Middlebury)")
-    parser.add_argument("--overwrite", action="store_true", help="recompute even if output exists")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_run_options(parser)
     add_flow_options(parser)
     parser.set_defaults(run=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.commands.common import add_flow_options, flow_job
+from core.commands.common import add_flow_options, add_run_options, flow_job
 from core.flow_pipeline import compute_video_flow
 from core.progress import TqdmProgress
 from core.sequence_store import write_sequences
@@ -26,8 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sequence_length", type=int, default=16, help="frames per window (>= 9)")
     parser.add_argument("--stride", type=int, default=None,
                         help="frames between windows (default: half the sequence length)")
-    parser.add_argument("--overwrite", action="store_true", help="recompute even if output exists")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_run_options(parser)
     add_flow_options(parser)
     parser.set_defaults(run=run)
 
