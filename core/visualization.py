@@ -241,3 +241,18 @@ class FeatureVisualization:
                                     "zaxis_title": "activation"})
         return figure
 
+    def activation_heatmap_plotly(self, activations: np.ndarray, feature_idx: int) -> go.Figure:
+        """One channel's spatial map with a time slider (hover shows the value at each cell)."""
+        clip = self._check_features(activations, [feature_idx])[..., feature_idx]
+        time, unit = self.time_axis(len(clip))
+        vmax = float(clip.max()) or 1.0
+        frames = [go.Frame(data=[go.Heatmap(z=clip[step], zmin=0, zmax=vmax, colorscale="Inferno")],
+                           name=f"{time[step]:.0f}") for step in range(len(clip))]
+        figure = go.Figure(data=frames[0].data, frames=frames)
+        figure.update_layout(
+            title=f"{self.layer_name}: feature {feature_idx}", yaxis={"autorange": "reversed"},
+            sliders=[{"currentvalue": {"prefix": f"{unit}: "},
+                      "steps": [{"label": f.name, "method": "animate",
+                                 "args": [[f.name], {"mode": "immediate", "frame": {"duration": 0}}]}
+                                for f in frames]}])
+        return figure

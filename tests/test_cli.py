@@ -125,3 +125,12 @@ def test_extractor_commands_from_dataset_to_report(tmp_path):
     empty = run_cli("extractor", "--mode", "test", "--data_dir", str(tmp_path / "nothing"), "--output_dir",
                     str(tmp_path / "o"))
     assert empty.returncode == 2 and "data folder not found" in empty.stderr
+
+
+def test_dataset_scenes_can_come_from_a_video(demo_video, tmp_path):
+    made = run_cli("dataset", "--output_dir", str(tmp_path), "--motions", "zoom_out", "--scenes", "2",
+                   "--frames", "6", "--video", str(demo_video))
+    assert made.returncode == 0, made.stderr
+    from core.video import probe_video
+    clips = sorted((tmp_path / "zoom_out").iterdir())
+    assert len(clips) == 2 and probe_video(clips[0]).frame_count == 6

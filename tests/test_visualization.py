@@ -111,3 +111,9 @@ def test_downsampling_and_similarity_maths():
     np.testing.assert_allclose(times, [0.5, 2.5, 4.5, 6.5, 8.5])
     similarity = cosine_similarity_matrix(np.array([[1.0, 0], [0, 2.0], [-3.0, 0]]))
     np.testing.assert_allclose(similarity, [[1, 0, -1], [0, 1, 0], [-1, 0, 1]])
+
+
+def test_heatmap_plotly_has_a_time_slider(extractor, preprocessed):
+    visualizer = FeatureVisualization(extractor.model, "Mixed_3c", fps=25.0)
+    figure = visualizer.activation_heatmap_plotly(visualizer.get_intermediate_activations(preprocessed), 7)
+    assert len(figure.frames) == 8 and figure.layout.sliders[0].currentvalue.prefix == "time (ms): "

@@ -19,17 +19,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames", type=int, default=33, help="frames per clip")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--images", nargs="*", default=None,
-                        help="your own pictures (or video frames) as scenes instead of generated ones")
+                        help="your own pictures as scenes instead of generated ones")
+    parser.add_argument("--video", default=None,
+                        help="take the scenes from frames of this video (e.g. the demo video), one per "
+                             "scene, evenly spread")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import cv2
+    import numpy as np
 
     from core.motion_dataset import write_motion_dataset
 
     scenes = None
-    if args.images:
+    if args.video:
+        from core.video import iter_frames, probe_video
+        count = probe_video(args.video).frame_count
+        picks = set(np.linspace(0, count - 1, args.scenes).round().astype(int))
+        scenes = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for i, f in enumerate(iter_frames(args.video)) if i in picks]
+    elif args.images:
         scenes = []
         for path in args.images:
             image = cv2.imread(path, cv2.IMREAD_COLOR)
