@@ -1,0 +1,168 @@
+"""Background jobs with their state on disk, for the dashboard.
+
+A job runs in a worker thread of the serving process, not in the script that asked for it, so a
+rerun, a page switch or a closed browser tab never stops it; its state (`queued`, `running`, `done`,
+`failed`), progress and result live in `<workspace>/jobs/<job id>/state.json`, written atomically,
+so any page (or another user) can show them after a reload. Submitting a job identical to one still
+queued or running returns that job instead of starting a second one. One worker runs jobs in
+order: OpenCV's thread setting is process-wide, so two flow computations must not overlap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from core.atomic import write_json_atomic
+from core.errors import DFEError
+
+JobFunction = Callable[[dict[str, Any], Callable[[int, int | None, str], None]], dict[str, Any]]
+ACTIVE = ("queued", "running")
+
+
+@dataclass
+class JobState:
+    """What a job is doing, as stored in `state.json`."""
+
+    id: str
+    kind: str
+    params: dict[str, Any]
+    key: str
+    status: str = "queued"
+    done: int = 0
+    total: int | None = None
+    stage: str = ""
+    message: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    updated: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in ACTIVE
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def job_key(kind: str, params: dict[str, Any]) -> str:
+    """Identifies identical requests: the kind and the parameters."""
+    return hashlib.sha256(json.dumps([kind, params], sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class JobRunner:
+    """Runs registered job kinds in one background worker; state under `root` (see module docstring).
+
+    Args:
+        root: the jobs folder (e.g. `<workspace>/jobs`).
+        kinds: {kind: function(params, progress) -> result dict}; `progress(done, total, stage)`.
+    """
+
+    def __init__(self, root: str | os.PathLike, kinds: dict[str, JobFunction]) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.kinds = dict(kinds)
+        self._pool = ThreadPoolExecutor(1, "dfe-job")
+        self._lock = threading.Lock()
+        self._mark_orphans_failed()
+
+    def _path(self, job_id: str) -> Path:
+        return self.root / job_id / "state.json"
+
+    def _write(self, state: JobState) -> None:
+        state.updated = _now()
+        write_json_atomic(self._path(state.id), asdict(state))
+
+    def get(self, job_id: str) -> JobState:
+        """The stored state of a job."""
+        try:
+            return JobState(**json.loads(self._path(job_id).read_text()))
+        except (OSError, ValueError, TypeError):
+            raise DFEError(f"no job {job_id!r}") from None
+
+    def list(self) -> list[JobState]:
+        """Every job, newest first."""
+        states = []
+        for path in self.root.glob("*/state.json"):
+            try:
+                states.append(JobState(**json.loads(path.read_text())))
+            except (OSError, ValueError, TypeError):
+                continue
+        return sorted(states, key=lambda s: (s.created, s.id), reverse=True)
+
+    def find(self, kind: str, params: dict[str, Any]) -> JobState | None:
+        """The newest job with this kind and these parameters, if any."""
+        key = job_key(kind, params)
+        return next((s for s in self.list() if s.key == key), None)
+
+    def submit(self, kind: str, params: dict[str, Any]) -> JobState:
+        """Queue a job (or return the identical one still queued or running)."""
+        if kind not in self.kinds:
+            raise DFEError(f"unknown job kind {kind!r}; known: {', '.join(self.kinds)}")
+        with self._lock:
+            existing = self.find(kind, params)
+            if existing is not None and not existing.finished:
+                return existing
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+            state = JobState(f"{stamp}-{uuid.uuid4().hex[:6]}", kind, params, job_key(kind, params),
+                             created=_now())
+            self._write(state)
+        self._pool.submit(self._run, state.id)
+        return state
+
+    def _run(self, job_id: str) -> None:
+        state = self.get(job_id)
+        state.status = "running"
+        self._write(state)
+        last_write = 0.0
+
+        def progress(done: int, total: int | None, stage: str = "") -> None:
+            nonlocal last_write
+            state.done, state.total, state.stage = done, total, stage or state.stage
+            if time.monotonic() - last_write > 0.25 or (total and done >= total):
+                last_write = time.monotonic()
+                self._write(state)
+
+        try:
+            state.result = self.kinds[state.kind](state.params, progress)
+            state.status, state.message = "done", ""
+        except DFEError as error:
+            state.status, state.message = "failed", str(error)
+        except Exception as error:  # a bug: keep the details for the log, show one line
+            state.status = "failed"
+            state.message = f"unexpected error ({type(error).__name__}: {error}); details in the job log"
+            (self.root / job_id / "error.log").write_text(traceback.format_exc())
+        self._write(state)
+
+    def wait(self, job_id: str, timeout: float = 600.0) -> JobState:
+        """Block until the job is finished (for scripts and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.get(job_id)
+            if state.finished:
+                return state
+            time.sleep(0.05)
+        raise TimeoutError(f"job {job_id} still {self.get(job_id).status} after {timeout} s")
+
+    def _mark_orphans_failed(self) -> None:
+        """Jobs left queued/running by a previous server process can never finish: say so."""
+        for state in self.list():
+            if not state.finished:
+                state.status = "failed"
+                state.message = "interrupted: the server stopped while this job ran; start it again"
+                self._write(state)
