@@ -295,3 +295,19 @@ def iter_frames(path: str | os.PathLike, target_fps: float | None = None,
     if decoded < info.frame_count:
         raise CorruptVideoError(f"{Path(path).name}: decoding stopped after {decoded} of "
                                 f"{info.frame_count} frames; the file is truncated or damaged")
+
+
+def read_frame(path: str | os.PathLike, index: int, transform: FrameTransform | None = None) -> np.ndarray:
+    """Frame `index` (0-based) of a video, optionally transformed; seeks instead of decoding all."""
+    info = probe_video(path)
+    if not 0 <= index < info.frame_count:
+        raise ValueError(f"frame {index} is outside 0..{info.frame_count - 1} of {Path(path).name}")
+    capture = _open_capture(Path(path))
+    try:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = capture.read()
+    finally:
+        capture.release()
+    if not ok:
+        raise CorruptVideoError(f"{Path(path).name}: frame {index} cannot be decoded")
+    return transform(frame) if transform is not None else frame

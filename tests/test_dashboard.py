@@ -1,17 +1,74 @@
-"""The dashboard's home page, run headless with Streamlit's AppTest."""
+"""The dashboard pages, run headless with Streamlit's AppTest against a temporary workspace."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 
+APP = str(ROOT / "dashboard" / "app.py")
 
-def test_home_page_creates_the_demo_and_shows_its_flow(tmp_path, monkeypatch):
+
+@pytest.fixture()
+def workspace_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("DFE_WORKSPACE", str(tmp_path))
-    app = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=120).run()
+    return tmp_path
+
+
+def open_page(page: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    if page != "library.py":
+        app.switch_page(f"views/{page}")
+        app.run()
+    return app
+
+
+def test_library_starts_with_the_demo_video(workspace_dir):
+    app = open_page("library.py")
     assert not app.exception
-    assert (tmp_path / "videos" / "demo.mp4").exists()
-    assert any("demo video" in info.value for info in app.info)
-    assert app.selectbox[0].value.name == "demo.mp4"
-    assert "fps" in app.markdown[0].value
+    assert (workspace_dir / "videos" / "demo.mp4").exists()
+    text = " ".join(m.value for m in app.markdown)
+    assert "demo.mp4" in text and "25.00 fps" in text and "Optical flow: none yet" in text
+
+
+def test_upload_accepts_videos_and_refuses_bad_files(workspace_dir, demo_video):
+    app = open_page("upload.py")
+    assert "500 MB" in " ".join(m.value for m in app.markdown)
+    uploader = app.get("file_uploader")[0]
+    uploader.set_value([("clip one.mp4", demo_video.read_bytes(), "video/mp4"),
+                        ("notes.mp4", b"not a video at all" * 20, "video/mp4"),
+                        ("../../escape.mp4", demo_video.read_bytes()[:2000], "video/mp4")]).run()
+    assert not app.exception
+    assert any("clip_one.mp4" in s.value for s in app.success)
+    errors = " ".join(e.value for e in app.error)
+    assert "notes.mp4" in errors and "not a video" in errors and "truncated or damaged" in errors
+    assert sorted(p.name for p in (workspace_dir / "videos").iterdir()) == ["clip_one.mp4", "demo.mp4"]
+
+
+def test_flow_page_computes_in_the_background_and_shows_the_result(workspace_dir):
+    app = open_page("flow.py")
+    assert not app.exception and any("No flow" in i.value for i in app.info)
+    app.selectbox[1].set_value("dis").run()
+    app.button[0].click().run()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (workspace_dir / "flow" / "dis" / "demo_color.mp4").exists():
+        time.sleep(0.2)
+    time.sleep(0.5)
+    app.run()
+    assert not app.exception
+    assert any("74 flow frames" in s.value for s in app.success)
+    assert app.slider[0].max == 73
+    app.slider[0].set_value(10).run()
+    assert not app.exception and len(app.get("plotly_chart")) == 2
+    assert app.get("download_button")
+
+
+def test_empty_workspace_video_list_after_deleting_everything(workspace_dir):
+    app = open_page("library.py")
+    (workspace_dir / "videos" / "demo.mp4").unlink()
+    app.run()
+    assert not app.exception and "0 video(s)" in " ".join(m.value for m in app.markdown)

@@ -1,0 +1,53 @@
+"""The dashboard's job kinds (for `core.jobs.JobRunner`): work on workspace videos.
+
+- `flow`: stored flow of a video (I3D convention) plus a colour-coded H.264 preview at its fps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from core.flow_pipeline import FlowJob, compute_video_flow
+from core.flow_store import load_flow
+from core.flow_viz import flow_to_color
+from core.jobs import JobFunction, JobRunner
+from core.video_writer import write_video
+from core.workspace import Workspace
+
+Progress = Callable[[int, int | None, str], None]
+
+
+def flow_preview_path(workspace: Workspace, method: str, video_stem: str) -> Path:
+    return workspace.flow_dir(method) / f"{video_stem}_color.mp4"
+
+
+def preview_scale(flow: np.ndarray) -> float:
+    """A magnitude for full saturation shared by all frames: the 99th percentile (pixels)."""
+    magnitudes = np.hypot(flow[::max(1, len(flow) // 32), ..., 0], flow[::max(1, len(flow) // 32), ..., 1])
+    return max(float(np.percentile(magnitudes, 99)), 0.5)
+
+
+def flow_job(workspace: Workspace) -> JobFunction:
+    def run(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        video = workspace.video(params["video"])
+        method = params["method"]
+        job = FlowJob(method=method, params=params.get("params", {}), i3d=True)
+        result = compute_video_flow(video, workspace.flow_dir(method), job,
+                                    lambda done, total: progress(done, total, "optical flow"))
+        flow, record = load_flow(workspace.flow_dir(method), video.stem)
+        scale = preview_scale(flow)
+        preview = flow_preview_path(workspace, method, video.stem)
+        if result.skipped is False or not preview.exists():
+            progress(0, len(flow), "colour preview")
+            write_video(preview, (flow_to_color(f, scale) for f in flow), record.fps)
+        return {"method": method, "frames": record.num_flow_frames, "fps": record.fps,
+                "preview": str(preview), "scale": scale, "reused": result.skipped}
+    return run
+
+
+def workspace_runner(workspace: Workspace) -> JobRunner:
+    """A runner with every dashboard job kind, its state in `<workspace>/jobs`."""
+    return JobRunner(workspace.jobs_dir, {"flow": flow_job(workspace)})

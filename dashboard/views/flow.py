@@ -1,0 +1,99 @@
+"""Optical flow: compute flow for a video with a chosen method, watch it run, inspect the result."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.errors import DFEError
+from core.flow_methods import FLOW_METHODS
+from core.flow_stats import direction_histogram, mean_magnitude
+from core.flow_store import data_path, find_complete, load_flow
+from core.flow_viz import quiver_overlay
+from core.video import I3D_FLOW_TRANSFORM, read_frame
+from core.workspace_jobs import flow_preview_path
+from dashboard.common import runner, video_picker, workspace
+
+st.title("Optical flow")
+st.caption("Flow in I3D's convention (grey, short side 256, centre crop 224). Colour = direction, "
+           "saturation = speed. TV-L1 is the I3D standard (about 0.3 s a frame pair here); DIS is ~100x faster.")
+
+video = video_picker()
+method = st.selectbox("Method", list(FLOW_METHODS), index=list(FLOW_METHODS).index("dis"),
+                      help="\n".join(f"{m.name}: {m.description}" for m in FLOW_METHODS.values()))
+params = {}
+with st.expander("Parameters"):
+    st.caption(FLOW_METHODS[method].description)
+    for name, default in FLOW_METHODS[method].defaults.items():
+        label, hint = name, FLOW_METHODS[method].parameter_help.get(name)
+        if isinstance(default, bool):
+            value = st.checkbox(label, default, help=hint, key=f"{method}-{name}")
+        elif isinstance(default, (int, float)):
+            value = st.number_input(label, value=default, help=hint, key=f"{method}-{name}")
+        else:
+            value = st.text_input(label, default, help=hint, key=f"{method}-{name}")
+        if value != default:
+            params[name] = value
+
+request = {"video": video.name, "method": method, "params": params}
+if st.button("Compute flow", type="primary"):
+    runner().submit("flow", request)
+
+
+@st.fragment(run_every=1.0)
+def job_progress() -> None:
+    job = runner().find("flow", request)
+    if job is None:
+        return
+    if not job.finished:
+        st.progress(job.fraction, text=f"{job.stage or 'queued'}: {job.done}/{job.total or '?'}")
+    elif job.status == "failed":
+        st.error(f"Flow failed: {job.message}")
+    elif st.session_state.get("shown_job") != job.id:
+        st.session_state["shown_job"] = job.id
+        st.rerun(scope="app")
+
+
+job_progress()
+record = find_complete(workspace().flow_dir(method), video.stem)
+if record is None:
+    st.info("No flow with this method yet: press **Compute flow**.")
+    st.stop()
+
+try:
+    flow, record = load_flow(workspace().flow_dir(method), video.stem)
+    st.success(f"{record.num_flow_frames} flow frames at {record.fps:.2f} fps, {record.width}x{record.height}, "
+               f"method {record.method}")
+    original, coded = st.columns(2)
+    original.video(str(video))
+    original.caption("The video")
+    preview = flow_preview_path(workspace(), method, video.stem)
+    if preview.exists():
+        coded.video(str(preview))
+        coded.caption("Its optical flow, colour-coded (H.264)")
+    frame_index = st.slider("Frame", 0, record.num_flow_frames - 1, 0,
+                            help="flow from this frame to the next, as arrows on the frame")
+    step = st.select_slider("Arrow spacing (pixels)", [8, 12, 16, 24, 32], value=16)
+    frame = read_frame(video, frame_index, I3D_FLOW_TRANSFORM)
+    arrows, plots = st.columns(2)
+    arrows.image(quiver_overlay(frame, np.asarray(flow[frame_index]), step=step), width="stretch",
+                 caption=f"frame {frame_index} ({1000 * frame_index / record.fps:.0f} ms) with its flow")
+    times = np.arange(record.num_flow_frames) * 1000 / record.fps
+    magnitude = go.Figure(go.Scatter(x=times, y=mean_magnitude(flow), mode="lines"))
+    magnitude.update_layout(title="Mean flow magnitude over time", xaxis_title="time (ms)",
+                            yaxis_title="pixels per frame", height=300, margin={"t": 40})
+    plots.plotly_chart(magnitude, width="stretch")
+    centres, shares = direction_histogram(flow)
+    directions = go.Figure(go.Barpolar(theta=centres, r=shares, marker_color="#4c78a8"))
+    directions.update_layout(title="Directions of motion (weighted by speed; 0° = right, 90° = down)",
+                             height=320, margin={"t": 50},
+                             polar={"angularaxis": {"direction": "clockwise", "rotation": 0},
+                                    "radialaxis": {"showticklabels": False}})
+    plots.plotly_chart(directions, width="stretch")
+    array_path = data_path(workspace().flow_dir(method), video.stem, record.format)
+    if array_path.is_file():
+        st.download_button("Download flow (.npy, [T, 224, 224, 2] float32, pixels)", array_path.read_bytes(),
+                           file_name=f"{video.stem}_{method}_flow.npy")
+except DFEError as error:
+    st.error(f"Cannot show the flow of {video.name}: {error}")

@@ -1,0 +1,29 @@
+"""Upload: add videos to the workspace; each is checked before it is kept."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.video import VIDEO_EXTENSIONS
+from core.workspace import UploadError
+from dashboard.common import workspace
+
+limit_mb = st.get_option("server.maxUploadSize")
+st.title("Upload")
+st.write(f"Drop one or many videos ({', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)}), up to "
+         f"**{limit_mb} MB** each (set in `.streamlit/config.toml`). Each file is checked (it must "
+         "decode and have at least two frames) and copied to the workspace at once.")
+
+files = st.file_uploader("Videos", type=[e.lstrip(".") for e in VIDEO_EXTENSIONS], accept_multiple_files=True)
+handled = st.session_state.setdefault("uploaded", {})
+for file in files or []:
+    if file.file_id not in handled:
+        try:
+            path = workspace().add_video(file.name, file.getvalue())
+            handled[file.file_id] = ("ok", f"{file.name} added as {path.name}")
+        except UploadError as error:
+            handled[file.file_id] = ("error", str(error))
+    kind, message = handled[file.file_id]
+    (st.success if kind == "ok" else st.error)(message)
+if files:
+    st.caption("The new videos are listed on the Library page.")
