@@ -88,11 +88,13 @@ def pca_trajectory_plot(feature_set: FeatureSet, max_points: int = 500) -> Figur
 
 
 def similarity_matrix_plot(feature_set: FeatureSet, max_points: int = 300) -> Figure:
-    """Cosine similarity between every pair of windows (time on both axes)."""
+    """Cosine similarity between every pair of windows (time on both axes); the colour scale runs
+    from the lowest similarity present to 1, so small differences between similar windows show."""
     features, times = downsample(_features_2d(feature_set), window_centres_ms(feature_set), max_points)
+    similarity = cosine_similarity_matrix(features)
     figure = Figure(figsize=(6, 5))
     axis = figure.subplots()
-    image = axis.imshow(cosine_similarity_matrix(features), cmap="RdBu_r", vmin=-1, vmax=1, origin="lower",
+    image = axis.imshow(similarity, cmap="viridis", vmin=float(similarity.min()), vmax=1.0, origin="lower",
                         extent=[times[0], times[-1], times[0], times[-1]])
     axis.set_xlabel("window centre (ms)")
     axis.set_ylabel("window centre (ms)")
@@ -124,8 +126,9 @@ def pca_trajectory_plotly(feature_set: FeatureSet, max_points: int = 500) -> go.
 
 def similarity_matrix_plotly(feature_set: FeatureSet, max_points: int = 300) -> go.Figure:
     features, times = downsample(_features_2d(feature_set), window_centres_ms(feature_set), max_points)
-    figure = go.Figure(go.Heatmap(z=cosine_similarity_matrix(features), x=times, y=times, colorscale="RdBu",
-                                  reversescale=True, zmin=-1, zmax=1, colorbar={"title": "cosine"}))
+    similarity = cosine_similarity_matrix(features)
+    figure = go.Figure(go.Heatmap(z=similarity, x=times, y=times, colorscale="Viridis",
+                                  zmin=float(similarity.min()), zmax=1.0, colorbar={"title": "cosine"}))
     figure.update_layout(title=f"{feature_set.name}: window-to-window cosine similarity",
                          xaxis_title="window centre (ms)", yaxis_title="window centre (ms)")
     return figure

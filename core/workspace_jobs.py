@@ -1,6 +1,8 @@
 """The dashboard's job kinds (for `core.jobs.JobRunner`): work on workspace videos.
 
 - `flow`: stored flow of a video (I3D convention) plus a colour-coded H.264 preview at its fps.
+- `features`: per-window features of a video with a registry model version (or the configured
+  default), reusing the flow page's stored flow; optional Kinetics top-5 per window.
 """
 
 from __future__ import annotations
@@ -10,10 +12,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from core.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
+from core.extractor import DynamicFeatureExtractor
 from core.flow_pipeline import FlowJob, compute_video_flow
 from core.flow_store import load_flow
 from core.flow_viz import flow_to_color
 from core.jobs import JobFunction, JobRunner
+from core.serialization import ModelSerializer
+from core.settings import load_settings
 from core.video_writer import write_video
 from core.workspace import Workspace
 
@@ -48,6 +54,31 @@ def flow_job(workspace: Workspace) -> JobFunction:
     return run
 
 
-def workspace_runner(workspace: Workspace) -> JobRunner:
+def features_job(workspace: Workspace, model_dir: str) -> JobFunction:
+    models: dict[str, Any] = {}  # loaded once per version in this process; the runner has one worker
+
+    def model_for(version: str):
+        if version not in models:
+            models[version] = ModelSerializer.load_model(model_dir, "dynamic_feature_extractor", version)[0]
+        return models[version]
+
+    def run(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        video = workspace.video(params["video"])
+        config = ExtractorConfig(
+            model=ModelSection(sequence_length=params["sequence_length"], stride=params["stride"],
+                               endpoint=params["endpoint"], rgb="predictions" if params["rgb"] else "off"),
+            inference=InferenceSection(precision=params.get("precision", "auto")),
+            flow=FlowSection(method=params["flow_method"]))
+        extractor = DynamicFeatureExtractor(config=config, model=model_for(params["version"]))
+        result = extractor.extract_video(
+            video, output_dir=workspace.features_dir, flow_dir=workspace.flow_dir(params["flow_method"]),
+            progress=lambda done, total: progress(done, total, "features"),
+            flow_progress=lambda done, total: progress(done, total, "optical flow"))
+        return {"windows": len(result.windows), "shape": list(result.features.shape), "version": params["version"]}
+    return run
+
+
+def workspace_runner(workspace: Workspace, model_dir: str | None = None) -> JobRunner:
     """A runner with every dashboard job kind, its state in `<workspace>/jobs`."""
-    return JobRunner(workspace.jobs_dir, {"flow": flow_job(workspace)})
+    model_dir = model_dir or str(load_settings().model_dir)
+    return JobRunner(workspace.jobs_dir, {"flow": flow_job(workspace), "features": features_job(workspace, model_dir)})

@@ -16,5 +16,6 @@ navigation = st.navigation([
     st.Page(VIEWS / "library.py", title="Library", icon=":material/video_library:", default=True),
     st.Page(VIEWS / "upload.py", title="Upload", icon=":material/upload:"),
     st.Page(VIEWS / "flow.py", title="Optical flow", icon=":material/airwave:"),
+    st.Page(VIEWS / "features.py", title="Feature extraction", icon=":material/insights:"),
 ])
 navigation.run()

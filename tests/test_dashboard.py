@@ -72,3 +72,24 @@ def test_empty_workspace_video_list_after_deleting_everything(workspace_dir):
     (workspace_dir / "videos" / "demo.mp4").unlink()
     app.run()
     assert not app.exception and "0 video(s)" in " ".join(m.value for m in app.markdown)
+
+
+def test_features_page_extracts_with_a_registry_version(workspace_dir, tmp_path_factory, monkeypatch):
+    from core.flow_init import build_flow_i3d
+    from core.model_registry import ModelRegistry
+    from core.serialization import ModelSerializer
+    models = tmp_path_factory.mktemp("models")
+    monkeypatch.setenv("DFE_MODEL_DIR", str(models))
+    version = ModelSerializer(build_flow_i3d("random"), "dynamic_feature_extractor").save_model(models)
+    ModelRegistry(models, "dynamic_feature_extractor").set_alias("default", version.rsplit("/", 1)[1])
+    app = open_page("features.py")
+    assert not app.exception and app.selectbox[1].value == "default"
+    app.number_input[0].set_value(9).run()
+    app.button[0].click().run()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (workspace_dir / "features" / "demo_features.json").exists():
+        time.sleep(0.2)
+    app.run()
+    assert not app.exception
+    assert any("windows x (1024,)" in s.value for s in app.success)
+    assert len(app.get("plotly_chart")) == 3 and len(app.get("download_button")) == 2

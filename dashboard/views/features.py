@@ -1,0 +1,81 @@
+"""Feature extraction: per-window I3D flow features of a video with a registry model version."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.endpoints import ALIASES, ENDPOINT_ORDER
+from core.feature_plots import features_time_heatmap_plotly, pca_trajectory_plotly, similarity_matrix_plotly
+from core.feature_store import feature_paths, read_features
+from core.flow_methods import FLOW_METHODS
+from core.model_registry import ModelRegistry, RegistryError
+from core.settings import load_settings
+from dashboard.common import runner, video_picker, workspace
+
+st.title("Feature extraction")
+st.caption("Windows of the video's optical flow through the I3D flow stream: one feature vector per "
+           "window, with its first/last frame and times in ms.")
+
+video = video_picker()
+registry = ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor")
+choices = list(registry.aliases()) + list(reversed(registry.versions()))
+if not choices:
+    st.warning("The model registry is empty: run `python -m core weights prepare` (set-up does it).")
+    st.stop()
+left, right = st.columns(2)
+version = left.selectbox("Model version", choices, help="an alias (e.g. default) or a version of the registry")
+flow_method = right.selectbox("Optical flow", list(FLOW_METHODS), index=list(FLOW_METHODS).index("dis"),
+                              help="tvl1 is the I3D standard; dis is much faster")
+length = left.number_input("Window length (frames)", min_value=9, max_value=128, value=16)
+stride = right.number_input("Stride (frames)", min_value=1, max_value=128, value=8)
+endpoint = left.selectbox("Endpoint", ["Features", *ENDPOINT_ORDER[:-3], *sorted(ALIASES)],
+                          help="Features: Mixed_5c pooled to 1024 values per window")
+rgb = right.checkbox("Kinetics-400 top-5 per window (RGB stream)", value=False)
+request = {"video": video.name, "version": version, "flow_method": flow_method, "sequence_length": int(length),
+           "stride": int(stride), "endpoint": endpoint, "rgb": rgb}
+if st.button("Extract features", type="primary"):
+    try:
+        registry.resolve(version)
+        runner().submit("features", request)
+    except RegistryError as error:
+        st.error(str(error))
+
+
+@st.fragment(run_every=1.0)
+def job_progress() -> None:
+    job = runner().find("features", request)
+    if job is None:
+        return
+    if not job.finished:
+        st.progress(job.fraction, text=f"{job.stage or 'queued'}: {job.done}/{job.total or '?'}")
+    elif job.status == "failed":
+        st.error(f"Extraction failed: {job.message}")
+    elif st.session_state.get("shown_features_job") != job.id:
+        st.session_state["shown_features_job"] = job.id
+        st.rerun(scope="app")
+
+
+job_progress()
+result = read_features(workspace().features_dir, video.stem)
+if result is None:
+    st.info("No features for this video yet: press **Extract features**.")
+    st.stop()
+settings = result.settings
+st.success(f"{len(result.windows)} windows x {result.features.shape[1:]} ({settings.get('endpoint')}), window "
+           f"{settings.get('sequence_length')} frames, stride {settings.get('stride')}, flow "
+           f"{settings.get('flow', {}).get('method')}")
+if result.features.ndim == 2:
+    st.plotly_chart(features_time_heatmap_plotly(result), width="stretch")
+    trajectory, similarity = st.columns(2)
+    trajectory.plotly_chart(pca_trajectory_plotly(result), width="stretch")
+    similarity.plotly_chart(similarity_matrix_plotly(result), width="stretch")
+if result.predictions:
+    st.subheader("Kinetics-400 top-5 per window")
+    st.dataframe(pd.DataFrame([{"window": w.index, "start (ms)": round(w.start_ms), "end (ms)": round(w.end_ms),
+                                **{f"#{i + 1}": f"{p['label']} ({p['probability']:.0%})" for i, p in enumerate(top5)}}
+                               for w, top5 in zip(result.windows, result.predictions)]), hide_index=True)
+array_path, _, csv_path = feature_paths(workspace().features_dir, video.stem)
+download_npy, download_csv = st.columns(2)
+download_npy.download_button("Download features (.npy)", array_path.read_bytes(), file_name=array_path.name)
+download_csv.download_button("Download windows with timestamps (.csv)", csv_path.read_bytes(), file_name=csv_path.name)
