@@ -49,27 +49,18 @@ def _clip(activations: np.ndarray) -> np.ndarray:
     return activations
 
 
-class FeatureVisualization:
-    """Visualise the activations of `layer_name` (an endpoint, e.g. "Mixed_3b", or an alias such as
-    "inception_3a_concat") of an I3D `model`.
+class ActivationViews:
+    """The views of one layer's activations, without a model (e.g. of activations saved earlier).
 
     Args:
+        layer_name: an endpoint ("Mixed_3b") or alias ("inception_3a_concat").
         fps: frame rate of the input clip, to label time in ms as well as frames.
     """
 
-    def __init__(self, model: keras.Model, layer_name: str = "Mixed_5c", fps: float | None = None) -> None:
+    def __init__(self, layer_name: str = "Mixed_5c", fps: float | None = None) -> None:
         self.layer_name = resolve_endpoint(layer_name)
-        self.model = model
         self.fps = fps
         self.stride = temporal_stride(self.layer_name)
-        self._activation_model = endpoint_model(model, self.layer_name)
-
-    # ---- data ----------------------------------------------------------------------------------
-
-    def get_intermediate_activations(self, preprocessed: np.ndarray) -> np.ndarray:
-        """The layer's output for `[B, T, 224, 224, C]` clips: `[B, t, h, w, c] float32`."""
-        return np.asarray(self._activation_model(np.asarray(preprocessed, np.float32), training=False),
-                          dtype=np.float32)
 
     def time_axis(self, steps: int) -> tuple[np.ndarray, str]:
         """Centre input frame of each layer time step (or ms with fps) and the axis label."""
@@ -220,7 +211,7 @@ class FeatureVisualization:
         figure.suptitle(f"{self.layer_name}: features side by side over time")
         return _save(figure, save_path)
 
-    # ---- plotly views (interactive) -----------------------------------------------------------
+    # ---- plotly views (interactive) -------------------------------------------------------------
 
     def temporal_evolution_plotly(self, activations: np.ndarray, feature_indices: Sequence[int]) -> go.Figure:
         clip = self._check_features(activations, feature_indices)
@@ -256,3 +247,18 @@ class FeatureVisualization:
                                  "args": [[f.name], {"mode": "immediate", "frame": {"duration": 0}}]}
                                 for f in frames]}])
         return figure
+
+
+class FeatureVisualization(ActivationViews):
+    """Visualise the activations of `layer_name` (an endpoint, e.g. "Mixed_3b", or an alias such as
+    "inception_3a_concat") of an I3D `model`: `get_intermediate_activations`, then any view."""
+
+    def __init__(self, model: keras.Model, layer_name: str = "Mixed_5c", fps: float | None = None) -> None:
+        super().__init__(layer_name, fps)
+        self.model = model
+        self._activation_model = endpoint_model(model, self.layer_name)
+
+    def get_intermediate_activations(self, preprocessed: np.ndarray) -> np.ndarray:
+        """The layer's output for `[B, T, 224, 224, C]` clips: `[B, t, h, w, c] float32`."""
+        return np.asarray(self._activation_model(np.asarray(preprocessed, np.float32), training=False),
+                          dtype=np.float32)

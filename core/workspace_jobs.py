@@ -3,6 +3,8 @@
 - `flow`: stored flow of a video (I3D convention) plus a colour-coded H.264 preview at its fps.
 - `features`: per-window features of a video with a registry model version (or the configured
   default), reusing the flow page's stored flow; optional Kinetics top-5 per window.
+- `gallery`: the temporal views of `FeatureVisualization` for one window of a video, saved under
+  `<workspace>/gallery/<video>/<layer>_w<window>_<features>/` with the activations (`.npy`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from core.flow_pipeline import FlowJob, compute_video_flow
 from core.flow_store import load_flow
 from core.flow_viz import flow_to_color
 from core.jobs import JobFunction, JobRunner
+from core.sequences import cut_window, make_windows
 from core.serialization import ModelSerializer
 from core.settings import load_settings
+from core.visualization import FeatureVisualization
 from core.video_writer import write_video
 from core.workspace import Workspace
 
@@ -54,14 +58,19 @@ def flow_job(workspace: Workspace) -> JobFunction:
     return run
 
 
-def features_job(workspace: Workspace, model_dir: str) -> JobFunction:
-    models: dict[str, Any] = {}  # loaded once per version in this process; the runner has one worker
+def model_loader(model_dir: str) -> Callable[[str], Any]:
+    """Registry models by version or alias, each loaded once in this process (the runner's single
+    worker is the only user, so no further locking is needed)."""
+    models: dict[str, Any] = {}
 
     def model_for(version: str):
         if version not in models:
             models[version] = ModelSerializer.load_model(model_dir, "dynamic_feature_extractor", version)[0]
         return models[version]
+    return model_for
 
+
+def features_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFunction:
     def run(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
         video = workspace.video(params["video"])
         config = ExtractorConfig(
@@ -78,7 +87,48 @@ def features_job(workspace: Workspace, model_dir: str) -> JobFunction:
     return run
 
 
+def gallery_folder(workspace: Workspace, video_stem: str, layer: str, window: int, features: list[int]) -> Path:
+    return workspace.root / "gallery" / video_stem / f"{layer}_w{window}_{'-'.join(map(str, features))}"
+
+
+def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFunction:
+    def run(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        video = workspace.video(params["video"])
+        method, layer, window_index = params["flow_method"], params["layer"], params["window"]
+        indices = list(params["features"])
+        progress(0, 7, "optical flow")
+        compute_video_flow(video, workspace.flow_dir(method), FlowJob(method=method, i3d=True))
+        flow, record = load_flow(workspace.flow_dir(method), video.stem)
+        windows = make_windows(video.stem, len(flow), record.fps, params["sequence_length"], params["sequence_length"])
+        window = windows[min(window_index, len(windows) - 1)]
+        extractor = DynamicFeatureExtractor(config=ExtractorConfig(inference=InferenceSection(precision="float32")),
+                                            model=model_for(params["version"]))
+        clip = extractor.preprocess_flow_sequence(cut_window(flow, window))
+        visualizer = FeatureVisualization(extractor.model, layer, fps=record.fps)
+        activations = visualizer.get_intermediate_activations(clip)
+        folder = gallery_folder(workspace, video.stem, visualizer.layer_name, window.index, indices)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "activations.npy", activations[0])
+        views = [("temporal_evolution.png", lambda p: visualizer.visualize_temporal_feature_evolution(
+                      activations, indices, save_path=p)),
+                 ("feature_heatmap.png", lambda p: visualizer.create_feature_activation_heatmap(
+                      activations, indices[0], save_path=p)),
+                 ("feature_3d.png", lambda p: visualizer.visualize_3d_feature_activation(
+                      activations, indices[0], save_path=p)),
+                 ("comparative_view.png", lambda p: visualizer.create_comparative_temporal_view(
+                      activations, indices, flow_sequence=clip, save_path=p)),
+                 ("feature_evolution.gif", lambda p: visualizer.create_feature_evolution_animation(
+                      activations, indices[0], save_path=p)),
+                 ("layer_activations.png", lambda p: visualizer.visualize_layer_activations(activations, 0, save_path=p))]
+        for done, (name, draw) in enumerate(views, start=1):
+            draw(folder / name)
+            progress(done, len(views), "drawing")
+        return {"folder": str(folder), "window": window.to_dict(), "layer": visualizer.layer_name, "fps": record.fps}
+    return run
+
+
 def workspace_runner(workspace: Workspace, model_dir: str | None = None) -> JobRunner:
     """A runner with every dashboard job kind, its state in `<workspace>/jobs`."""
-    model_dir = model_dir or str(load_settings().model_dir)
-    return JobRunner(workspace.jobs_dir, {"flow": flow_job(workspace), "features": features_job(workspace, model_dir)})
+    model_for = model_loader(model_dir or str(load_settings().model_dir))
+    return JobRunner(workspace.jobs_dir, {"flow": flow_job(workspace), "features": features_job(workspace, model_for),
+                                          "gallery": gallery_job(workspace, model_for)})

@@ -17,5 +17,6 @@ navigation = st.navigation([
     st.Page(VIEWS / "upload.py", title="Upload", icon=":material/upload:"),
     st.Page(VIEWS / "flow.py", title="Optical flow", icon=":material/airwave:"),
     st.Page(VIEWS / "features.py", title="Feature extraction", icon=":material/insights:"),
+    st.Page(VIEWS / "gallery.py", title="Visualisation gallery", icon=":material/gallery_thumbnail:"),
 ])
 navigation.run()

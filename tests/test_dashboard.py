@@ -74,22 +74,51 @@ def test_empty_workspace_video_list_after_deleting_everything(workspace_dir):
     assert not app.exception and "0 video(s)" in " ".join(m.value for m in app.markdown)
 
 
-def test_features_page_extracts_with_a_registry_version(workspace_dir, tmp_path_factory, monkeypatch):
+@pytest.fixture(scope="module")
+def registry_dir(tmp_path_factory):
+    """A registry with a random-weight I3D under the alias `default`."""
     from core.flow_init import build_flow_i3d
     from core.model_registry import ModelRegistry
     from core.serialization import ModelSerializer
     models = tmp_path_factory.mktemp("models")
-    monkeypatch.setenv("DFE_MODEL_DIR", str(models))
     version = ModelSerializer(build_flow_i3d("random"), "dynamic_feature_extractor").save_model(models)
     ModelRegistry(models, "dynamic_feature_extractor").set_alias("default", version.rsplit("/", 1)[1])
+    return models
+
+
+def wait_for(path, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not path.exists():
+        time.sleep(0.2)
+
+
+def test_features_page_extracts_with_a_registry_version(workspace_dir, registry_dir, monkeypatch):
+    monkeypatch.setenv("DFE_MODEL_DIR", str(registry_dir))
     app = open_page("features.py")
     assert not app.exception and app.selectbox[1].value == "default"
     app.number_input[0].set_value(9).run()
     app.button[0].click().run()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not (workspace_dir / "features" / "demo_features.json").exists():
-        time.sleep(0.2)
+    wait_for(workspace_dir / "features" / "demo_features.json")
     app.run()
     assert not app.exception
     assert any("windows x (1024,)" in s.value for s in app.success)
     assert len(app.get("plotly_chart")) == 3 and len(app.get("download_button")) == 2
+
+
+def test_gallery_generates_the_views_and_lists_them(workspace_dir, registry_dir, monkeypatch):
+    monkeypatch.setenv("DFE_MODEL_DIR", str(registry_dir))
+    app = open_page("gallery.py")
+    assert not app.exception and any("Nothing generated" in i.value for i in app.info)
+    app.text_input[0].set_value("1, x").run()
+    assert any("whole numbers" in e.value for e in app.error)
+    app.text_input[0].set_value("3, 7").run()
+    app.button[0].click().run()
+    folder = workspace_dir / "gallery" / "demo" / "Mixed_4f_w0_3-7"
+    wait_for(folder / "layer_activations.png")
+    time.sleep(1.5)
+    app.run()
+    assert not app.exception
+    assert {p.name for p in folder.iterdir()} >= {"temporal_evolution.png", "feature_heatmap.png", "feature_3d.png",
+                                                  "comparative_view.png", "feature_evolution.gif"}
+    assert len(app.get("plotly_chart")) == 3
+    assert len(app.get("download_button")) == 6
