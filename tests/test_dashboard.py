@@ -122,3 +122,31 @@ def test_gallery_generates_the_views_and_lists_them(workspace_dir, registry_dir,
                                                   "comparative_view.png", "feature_evolution.gif"}
     assert len(app.get("plotly_chart")) == 3
     assert len(app.get("download_button")) == 6
+
+
+def test_models_page_table_diff_alias_and_delete(workspace_dir, tmp_path, monkeypatch):
+    import keras
+    from core.serialization import ModelSerializer
+    monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "models"))
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    for author in ("ana", "ben"):
+        ModelSerializer(model, "dynamic_feature_extractor").save_model(tmp_path / "models", {"author": author})
+    app = open_page("models.py")
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table["author"]) == ["ben", "ana"] and "size (MB)" in table.columns
+    diff = app.dataframe[1].value
+    assert "author" in list(diff["field"])
+    app.text_input[0].set_value("production").run()
+    app.button[0].click().run()
+    assert not app.exception and any("production ->" in s.value for s in app.success)
+    assert "production" in list(app.dataframe[0].value["aliases"])
+    app.button("delete-version").click().run()
+    assert not app.exception and len(app.dataframe[0].value) == 1
+
+
+def test_models_page_with_an_empty_registry(workspace_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "none"))
+    app = open_page("models.py")
+    assert not app.exception and any("No versions yet" in i.value for i in app.info)
