@@ -150,3 +150,25 @@ def test_models_page_with_an_empty_registry(workspace_dir, tmp_path, monkeypatch
     monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "none"))
     app = open_page("models.py")
     assert not app.exception and any("No versions yet" in i.value for i in app.info)
+
+
+def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, monkeypatch):
+    from core.feature_store import FeatureSet, write_features
+    from core.sequences import make_windows
+    import numpy as np
+    rng = np.random.default_rng(0)
+    for name, centre in (("left", [1.0, 0, 0]), ("right", [0, 1.0, 0]), ("left2", [0.9, 0.1, 0])):
+        features = np.array(centre) + rng.normal(0, 0.01, (4, 3))
+        write_features(workspace_dir / "features",
+                       FeatureSet(name, features.astype(np.float32), make_windows(name, 40, 25.0, 16, 8), 25.0, {}))
+        (workspace_dir / "videos").mkdir(exist_ok=True)
+    from core.synthetic import make_demo_video
+    for name in ("left", "right", "left2"):
+        make_demo_video(workspace_dir / "videos" / f"{name}.mp4", num_frames=4, size=(64, 48))
+    app = open_page("compare.py")
+    assert not app.exception and len(app.get("plotly_chart")) == 1
+    app.selectbox[0].set_value("left").run()
+    table = app.dataframe[0].value
+    assert table["video"].iloc[0] == "left2" and "right" not in list(table["video"])[:4]
+    app.radio[0].set_value("tsne").run()
+    assert not app.exception

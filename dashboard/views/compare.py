@@ -1,0 +1,40 @@
+"""Compare: the features of several videos in one projection, and videos with similar motion."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from core.compare import project, similar_windows
+from core.feature_store import read_features
+from dashboard.common import workspace
+
+st.title("Compare videos")
+st.caption("Every window of the chosen videos in one 2D projection, and the windows of other videos "
+           "whose motion is closest (cosine similarity of the features).")
+
+available = {v.stem: fs for v in workspace().videos() if (fs := read_features(workspace().features_dir, v.stem))}
+if len(available) < 1:
+    st.info("No video has features yet: extract them on the Feature extraction page.")
+    st.stop()
+chosen = st.multiselect("Videos", list(available), default=list(available)[:6])
+method = st.radio("Projection", ["pca", "tsne"], horizontal=True, help="t-SNE keeps local neighbourhoods")
+if not chosen:
+    st.stop()
+try:
+    projection = project([available[n] for n in chosen], method)
+    frame = pd.DataFrame({"x": projection.coordinates[:, 0], "y": projection.coordinates[:, 1],
+                          "video": projection.videos, "window": projection.windows,
+                          "centre (ms)": projection.centres_ms})
+    figure = px.scatter(frame, x="x", y="y", color="video", hover_data=["window", "centre (ms)"],
+                        title=f"Windows of {len(chosen)} video(s), {method.upper()}")
+    st.plotly_chart(figure, width="stretch")
+    st.subheader("Videos with similar motion")
+    query_video = st.selectbox("Window of", chosen)
+    window = st.slider("Window", 0, len(available[query_video].windows) - 1, 0)
+    matches = similar_windows([available[n] for n in chosen], query_video, window,
+                              other_videos_only=len(chosen) > 1)
+    st.dataframe(pd.DataFrame(matches), hide_index=True, width="stretch")
+except ValueError as error:
+    st.error(str(error))
