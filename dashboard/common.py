@@ -46,3 +46,24 @@ def video_picker(label: str = "Video", key: str = "video"):
     name = st.selectbox(label, names, index=index, key=key)
     st.session_state["selected_video"] = name
     return workspace().video(name)
+
+
+def follow_job(kind: str, request: dict, failure: str) -> None:
+    """Live progress of the job for `request` (refreshed every second, without rerunning the page);
+    when it finishes, the page reruns once to show the result, or `failure` and the reason."""
+    done_key = f"shown-{kind}-job"
+
+    @st.fragment(run_every=1.0)
+    def progress() -> None:
+        job = runner().find(kind, request)
+        if job is None:
+            return
+        if not job.finished:
+            st.progress(job.fraction, text=f"{job.stage or 'queued'}: {job.done}/{job.total or '?'}")
+        elif job.status == "failed":
+            st.error(f"{failure}: {job.message}")
+        elif st.session_state.get(done_key) != job.id:
+            st.session_state[done_key] = job.id
+            st.rerun(scope="app")
+
+    progress()

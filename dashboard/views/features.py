@@ -11,7 +11,7 @@ from core.feature_store import feature_paths, read_features
 from core.flow_methods import FLOW_METHODS
 from core.model_registry import ModelRegistry, RegistryError
 from core.settings import load_settings
-from dashboard.common import runner, video_picker, workspace
+from dashboard.common import follow_job, runner, video_picker, workspace
 
 st.title("Feature extraction")
 st.caption("Windows of the video's optical flow through the I3D flow stream: one feature vector per "
@@ -42,21 +42,7 @@ if st.button("Extract features", type="primary"):
         st.error(str(error))
 
 
-@st.fragment(run_every=1.0)
-def job_progress() -> None:
-    job = runner().find("features", request)
-    if job is None:
-        return
-    if not job.finished:
-        st.progress(job.fraction, text=f"{job.stage or 'queued'}: {job.done}/{job.total or '?'}")
-    elif job.status == "failed":
-        st.error(f"Extraction failed: {job.message}")
-    elif st.session_state.get("shown_features_job") != job.id:
-        st.session_state["shown_features_job"] = job.id
-        st.rerun(scope="app")
-
-
-job_progress()
+follow_job("features", request, "Extraction failed")
 result = read_features(workspace().features_dir, video.stem)
 if result is None:
     st.info("No features for this video yet: press **Extract features**.")

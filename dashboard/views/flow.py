@@ -13,7 +13,7 @@ from core.flow_store import data_path, find_complete, load_flow
 from core.flow_viz import quiver_overlay
 from core.video import I3D_FLOW_TRANSFORM, read_frame
 from core.workspace_jobs import flow_preview_path
-from dashboard.common import runner, video_picker, workspace
+from dashboard.common import follow_job, runner, video_picker, workspace
 
 st.title("Optical flow")
 st.caption("Flow in I3D's convention (grey, short side 256, centre crop 224). Colour = direction, "
@@ -41,21 +41,7 @@ if st.button("Compute flow", type="primary"):
     runner().submit("flow", request)
 
 
-@st.fragment(run_every=1.0)
-def job_progress() -> None:
-    job = runner().find("flow", request)
-    if job is None:
-        return
-    if not job.finished:
-        st.progress(job.fraction, text=f"{job.stage or 'queued'}: {job.done}/{job.total or '?'}")
-    elif job.status == "failed":
-        st.error(f"Flow failed: {job.message}")
-    elif st.session_state.get("shown_job") != job.id:
-        st.session_state["shown_job"] = job.id
-        st.rerun(scope="app")
-
-
-job_progress()
+follow_job("flow", request, "Flow failed")
 record = find_complete(workspace().flow_dir(method), video.stem)
 if record is None:
     st.info("No flow with this method yet: press **Compute flow**.")

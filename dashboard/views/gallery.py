@@ -10,7 +10,7 @@ from core.model_registry import ModelRegistry
 from core.settings import load_settings
 from core.visualization import ActivationViews
 from core.workspace_jobs import gallery_folder
-from dashboard.common import runner, video_picker, workspace
+from dashboard.common import follow_job, runner, video_picker, workspace
 
 st.title("Temporal visualisation gallery")
 st.caption("Pick a layer (DeepMind endpoint or GoogLeNet alias) and channels: the five temporal views of "
@@ -41,21 +41,7 @@ if st.button("Generate views", type="primary"):
     runner().submit("gallery", request)
 
 
-@st.fragment(run_every=1.0)
-def job_progress() -> None:
-    job = runner().find("gallery", request)
-    if job is None:
-        return
-    if not job.finished:
-        st.progress(job.fraction, text=f"{job.stage or 'queued'}: {job.done}/{job.total or '?'}")
-    elif job.status == "failed":
-        st.error(f"Could not draw the views: {job.message}")
-    elif st.session_state.get("shown_gallery_job") != job.id:
-        st.session_state["shown_gallery_job"] = job.id
-        st.rerun(scope="app")
-
-
-job_progress()
+follow_job("gallery", request, "Could not draw the views")
 job = runner().find("gallery", request)
 if job is not None and job.status == "done":
     folder = gallery_folder(workspace(), video.stem, job.result["layer"], job.result["window"]["index"], indices)
