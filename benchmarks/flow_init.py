@@ -16,8 +16,8 @@ import numpy as np
 
 from benchmarks.common import argument_parser, print_table, write_json
 from core.flow import OpticalFlowComputer
-from core.flow_adaptation import adapt_batchnorm
-from core.flow_init import adapt_to_motion, build_flow_i3d, motion_knn_scores, motion_splits, preprocessed_clips
+from core.flow_init import (adabn_on_clips, adapt_to_motion, build_flow_i3d, motion_knn_scores, motion_splits,
+                             preprocessed_clips)
 
 
 def main() -> None:
@@ -46,14 +46,10 @@ def main() -> None:
         rows.append([name, f"{results[name][1]:.3f}", f"{results[name][5]:.3f}",
                      f"{time.perf_counter() - start:.0f}"])
 
-    def adabn(model) -> None:
-        order = np.random.default_rng(0).permutation(len(train))
-        adapt_batchnorm(model, (train[order[i:i + 4]] for i in range(0, min(64, len(train)), 4)))
-
     for source in ("random", "cross_modal_kinetics", "cross_modal_kinetics_xy"):
         model = build_flow_i3d(source)
         score(source, model)
-        adabn(model)
+        adabn_on_clips(model, train)
         score(f"{source} + AdaBN", model)
     for source in ("random", "cross_modal_kinetics_xy"):
         model = build_flow_i3d(source)

@@ -26,7 +26,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from core.atomic import atomic_path, write_json_atomic
+from core.atomic import write_json_atomic
 from core.checkpoint_import import load_checkpoint_arrays, num_classes
 from core.config import WEIGHT_SOURCES
 from core.flow import OpticalFlowComputer
@@ -37,7 +37,7 @@ from core.motion_dataset import MOTIONS, MotionClip, iter_clip_flows, sample_cli
 from core.progress import ProgressCallback, no_progress
 from core.sequences import preprocess_flow
 from core.weights import (WEIGHTS_DIR, WeightsError, assign_weights, cache_is_valid, kinetics400_rgb_model,
-                          sha256_of)
+                          save_weights_with_checksum)
 
 FIRST_CONV = "Conv3d_1a_7x7_conv"
 MOTION_ADAPTED_FILE = "i3d_flow_motion_adapted.weights.h5"
@@ -115,11 +115,16 @@ def motion_knn_scores(model: keras.Model, clips: np.ndarray, labels: np.ndarray)
     return {k: knn_loo_accuracy(features, labels, k) for k in (1, 5)}
 
 
+def adabn_on_clips(model: keras.Model, clips: np.ndarray, count: int = 64, batch_size: int = 4) -> int:
+    """AdaBN on `count` clips drawn in a fixed shuffled order, in batches; returns the batches used."""
+    order = np.random.default_rng(0).permutation(len(clips))[:count]
+    return adapt_batchnorm(model, (clips[order[i:i + batch_size]] for i in range(0, len(order), batch_size)))
+
+
 def adapt_to_motion(model: keras.Model, train: np.ndarray, labels: np.ndarray,
                     epochs: int = 12) -> dict[str, list[float]]:
     """AdaBN on up to 64 training clips, then train the blocks after ADAPTATION_BOUNDARY; in place."""
-    order = np.random.default_rng(0).permutation(len(train))
-    adapt_batchnorm(model, (train[order[i:i + 4]] for i in range(0, min(64, len(train)), 4)))
+    adabn_on_clips(model, train)
     return train_upper_blocks(model, cache_activations(model, train, ADAPTATION_BOUNDARY), labels,
                               len(MOTIONS), boundary=ADAPTATION_BOUNDARY, epochs=epochs)
 
@@ -143,9 +148,7 @@ def prepare_motion_adapted(weights_dir: str | os.PathLike = WEIGHTS_DIR, force: 
     model = build_flow_i3d("cross_modal_kinetics_xy", weights_dir=weights_dir)
     history = adapt_to_motion(model, train, np.array([clip.label for clip in train_clips]))
     scores = motion_knn_scores(model, evaluation, np.array([clip.label for clip in eval_clips]))
-    with atomic_path(target) as tmp:
-        model.save_weights(tmp)
-    Path(f"{target}.sha256").write_text(f"{sha256_of(target)}  {target.name}\n")
+    save_weights_with_checksum(model, target)
     write_json_atomic(target.with_suffix("").with_suffix(".json"), {
         "recipe": "cross_modal_kinetics_xy -> AdaBN -> train Mixed_5b/Mixed_5c (+ linear head)",
         "flow_method": "dis", "train_clips": len(train), "eval_clips": len(evaluation),

@@ -148,6 +148,11 @@ def convert_kinetics400_rgb(weights_dir: str | os.PathLike = WEIGHTS_DIR, force:
         return target
     model = build_i3d(channels=3, frames=None)
     assign_weights(model, jax_variables_to_arrays(load_numpy_pickle(find_jax_checkpoint())))
+    return save_weights_with_checksum(model, target)
+
+
+def save_weights_with_checksum(model: keras.Model, target: Path) -> Path:
+    """`model`'s weights to `target` (`.weights.h5`, atomically) and its sha256 beside it."""
     with atomic_path(target) as tmp:
         model.save_weights(tmp)
     Path(f"{target}.sha256").write_text(f"{sha256_of(target)}  {target.name}\n")

@@ -48,6 +48,19 @@ def video_picker(label: str = "Video", key: str = "video"):
     return workspace().video(name)
 
 
+def model_version_picker(column, help: str | None = None) -> str:
+    """A select box of the registry's aliases and versions (newest first) in `column`; stops the page
+    with a hint when the registry is empty."""
+    from core.model_registry import ModelRegistry
+
+    registry = ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor")
+    choices = list(registry.aliases()) + list(reversed(registry.versions()))
+    if not choices:
+        st.warning("The model registry is empty: run `python -m core weights prepare` (set-up does it).")
+        st.stop()
+    return column.selectbox("Model version", choices, help=help)
+
+
 def follow_job(kind: str, request: dict, failure: str) -> None:
     """Live progress of the job for `request` (refreshed every second, without rerunning the page);
     when it finishes, the page reruns once to show the result, or `failure` and the reason."""

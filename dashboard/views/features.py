@@ -11,20 +11,15 @@ from core.feature_store import feature_paths, read_features
 from core.flow_methods import FLOW_METHODS
 from core.model_registry import ModelRegistry, RegistryError
 from core.settings import load_settings
-from dashboard.common import follow_job, runner, video_picker, workspace
+from dashboard.common import follow_job, model_version_picker, runner, video_picker, workspace
 
 st.title("Feature extraction")
 st.caption("Windows of the video's optical flow through the I3D flow stream: one feature vector per "
            "window, with its first/last frame and times in ms.")
 
 video = video_picker()
-registry = ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor")
-choices = list(registry.aliases()) + list(reversed(registry.versions()))
-if not choices:
-    st.warning("The model registry is empty: run `python -m core weights prepare` (set-up does it).")
-    st.stop()
 left, right = st.columns(2)
-version = left.selectbox("Model version", choices, help="an alias (e.g. default) or a version of the registry")
+version = model_version_picker(left, help="an alias (e.g. default) or a version of the registry")
 flow_method = right.selectbox("Optical flow", list(FLOW_METHODS), index=list(FLOW_METHODS).index("dis"),
                               help="tvl1 is the I3D standard; dis is much faster")
 length = left.number_input("Window length (frames)", min_value=9, max_value=128, value=16)
@@ -36,7 +31,7 @@ request = {"video": video.name, "version": version, "flow_method": flow_method, 
            "stride": int(stride), "endpoint": endpoint, "rgb": rgb}
 if st.button("Extract features", type="primary"):
     try:
-        registry.resolve(version)
+        ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor").resolve(version)
         runner().submit("features", request)
     except RegistryError as error:
         st.error(str(error))

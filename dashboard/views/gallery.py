@@ -6,24 +6,17 @@ import numpy as np
 import streamlit as st
 
 from core.endpoints import ALIASES, ENDPOINT_ORDER
-from core.model_registry import ModelRegistry
-from core.settings import load_settings
 from core.visualization import ActivationViews
 from core.workspace_jobs import gallery_folder
-from dashboard.common import follow_job, runner, video_picker, workspace
+from dashboard.common import follow_job, model_version_picker, runner, video_picker, workspace
 
 st.title("Temporal visualisation gallery")
 st.caption("Pick a layer (DeepMind endpoint or GoogLeNet alias) and channels: the five temporal views of "
            "FeatureVisualization for one window, interactive where it helps, and everything generated so far.")
 
 video = video_picker()
-registry = ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor")
-versions = list(registry.aliases()) + list(reversed(registry.versions()))
-if not versions:
-    st.warning("The model registry is empty: run `python -m core weights prepare` (set-up does it).")
-    st.stop()
 left, right = st.columns(2)
-version = left.selectbox("Model version", versions)
+version = model_version_picker(left)
 layer = right.selectbox("Layer", [n for n in ENDPOINT_ORDER if n.startswith("Mixed") or n.startswith("Conv")]
                         + sorted(ALIASES), index=ENDPOINT_ORDER.index("Mixed_4f") - 3)
 window = left.number_input("Window (16 frames each, from the start)", min_value=0, value=0)
