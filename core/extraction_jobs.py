@@ -145,18 +145,7 @@ def visualize_sample(extractor, sequence: Sequence, output_dir: Path, layer: str
     visualizer = FeatureVisualization(extractor.model, layer, fps=result.fps)
     activations = visualizer.get_intermediate_activations(clip)
     indices = list(np.argsort(-activations[0].mean(axis=(0, 1, 2)))[:3])  # the most active channels
-    files = {"layer_activations.png": lambda p: visualizer.visualize_layer_activations(activations, 0, save_path=p),
-             "temporal_evolution.png": lambda p: visualizer.visualize_temporal_feature_evolution(
-                 activations, indices, save_path=p),
-             "feature_heatmap.png": lambda p: visualizer.create_feature_activation_heatmap(
-                 activations, indices[0], save_path=p),
-             "feature_3d.png": lambda p: visualizer.visualize_3d_feature_activation(activations, indices[0], save_path=p),
-             "comparative_view.png": lambda p: visualizer.create_comparative_temporal_view(
-                 activations, indices, flow_sequence=clip, save_path=p),
-             "feature_evolution.gif": lambda p: visualizer.create_feature_evolution_animation(
-                 activations, indices[0], save_path=p)}
-    for name, draw in files.items():
-        draw(output_dir / name)
+    visualizer.save_views(activations, indices, output_dir, flow_sequence=clip)
     for name, plot in (("features_over_time.png", features_time_heatmap), ("trajectory.png", pca_trajectory_plot),
                        ("similarity.png", similarity_matrix_plot)):
         plot(result).savefig(output_dir / name, dpi=110, bbox_inches="tight")

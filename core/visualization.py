@@ -13,6 +13,7 @@ interactive plotly figures for the dashboard.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Sequence
 
 import cv2
@@ -210,6 +211,27 @@ class ActivationViews:
             axis.set_yticks([])
         figure.suptitle(f"{self.layer_name}: features side by side over time")
         return _save(figure, save_path)
+
+    def save_views(self, activations: np.ndarray, feature_indices: Sequence[int], folder: str | os.PathLike,
+                   flow_sequence: np.ndarray | None = None, progress=lambda done, total: None) -> list[Path]:
+        """Write the six views (channel grid, temporal evolution, heatmap, 3D, comparative, GIF) of
+        `feature_indices` (the first one for single-feature views) into `folder`; returns the files.
+        `progress(done, total)` is called after each view."""
+        first = feature_indices[0]
+        views = {"temporal_evolution.png": lambda p: self.visualize_temporal_feature_evolution(
+                     activations, feature_indices, save_path=p),
+                 "feature_heatmap.png": lambda p: self.create_feature_activation_heatmap(activations, first, save_path=p),
+                 "feature_3d.png": lambda p: self.visualize_3d_feature_activation(activations, first, save_path=p),
+                 "comparative_view.png": lambda p: self.create_comparative_temporal_view(
+                     activations, feature_indices, flow_sequence=flow_sequence, save_path=p),
+                 "feature_evolution.gif": lambda p: self.create_feature_evolution_animation(
+                     activations, first, save_path=p),
+                 "layer_activations.png": lambda p: self.visualize_layer_activations(activations, 0, save_path=p)}
+        folder = Path(folder)
+        for done, (name, draw) in enumerate(views.items(), start=1):
+            draw(folder / name)
+            progress(done, len(views))
+        return [folder / name for name in views]
 
     # ---- plotly views (interactive) -------------------------------------------------------------
 

@@ -109,20 +109,8 @@ def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFun
         folder = gallery_folder(workspace, video.stem, visualizer.layer_name, window.index, indices)
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "activations.npy", activations[0])
-        views = [("temporal_evolution.png", lambda p: visualizer.visualize_temporal_feature_evolution(
-                      activations, indices, save_path=p)),
-                 ("feature_heatmap.png", lambda p: visualizer.create_feature_activation_heatmap(
-                      activations, indices[0], save_path=p)),
-                 ("feature_3d.png", lambda p: visualizer.visualize_3d_feature_activation(
-                      activations, indices[0], save_path=p)),
-                 ("comparative_view.png", lambda p: visualizer.create_comparative_temporal_view(
-                      activations, indices, flow_sequence=clip, save_path=p)),
-                 ("feature_evolution.gif", lambda p: visualizer.create_feature_evolution_animation(
-                      activations, indices[0], save_path=p)),
-                 ("layer_activations.png", lambda p: visualizer.visualize_layer_activations(activations, 0, save_path=p))]
-        for done, (name, draw) in enumerate(views, start=1):
-            draw(folder / name)
-            progress(done, len(views), "drawing")
+        visualizer.save_views(activations, indices, folder, flow_sequence=clip,
+                              progress=lambda done, total: progress(done, total, "drawing"))
         return {"folder": str(folder), "window": window.to_dict(), "layer": visualizer.layer_name, "fps": record.fps}
     return run
 
