@@ -6,6 +6,7 @@ import argparse
 import json
 
 from core.model_registry import ModelRegistry
+from core.registry_view import version_rows
 from core.settings import load_settings
 
 
@@ -41,10 +42,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _size_mb(folder) -> float:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
-
-
 def _print_table(rows: list[list[str]], headers: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, ["-" * w for w in widths], *rows]:
@@ -55,21 +52,12 @@ def run(args: argparse.Namespace) -> int:
     base_dir = args.base_dir or load_settings().model_dir
     registry = ModelRegistry(base_dir, args.model_name)
     if args.action == "list":
-        aliases = registry.aliases()
-        rows = []
-        for version in registry.versions():
-            meta = registry.metadata(version)
-            names = ",".join(a for a, v in aliases.items() if v == version)
-            metrics = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                                for k, v in (meta.get("metrics") or {}).items())
-            rows.append([version, meta.get("created", ""), meta.get("author", ""), names,
-                         ",".join(meta.get("tags", [])), f"{_size_mb(registry.path(version)):.1f}",
-                         (meta.get("description") or "")[:40], metrics[:40]])
+        rows = version_rows(registry)
         if not rows:
             print(f"no versions of {args.model_name} in {base_dir}")
             return 0
-        _print_table(rows, ["version", "created (UTC)", "author", "aliases", "tags", "MB", "description",
-                            "metrics"])
+        headers = list(rows[0])
+        _print_table([[str(row[h])[:40] for h in headers] for row in rows], headers)
     elif args.action == "show":
         print(json.dumps(registry.metadata(args.version), indent=2))
     elif args.action == "load":
