@@ -33,6 +33,11 @@ def _features_2d(feature_set: FeatureSet) -> np.ndarray:
     return features.reshape(len(features), -1)
 
 
+def _binned(feature_set: FeatureSet, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """The set's `[N, D]` features and window centres (ms), downsampled to at most `max_points`."""
+    return downsample(_features_2d(feature_set), window_centres_ms(feature_set), max_points)
+
+
 def _most_variable(features: np.ndarray, count: int) -> np.ndarray:
     """Indices of the `count` feature dimensions that vary most over time (sorted)."""
     return np.sort(np.argsort(-features.var(axis=0))[:count])
@@ -59,7 +64,7 @@ def pca_trajectory(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def features_time_heatmap(feature_set: FeatureSet, max_points: int = 300, dimensions: int = 64) -> Figure:
     """The `dimensions` most variable features (rows) over the windows' time (columns)."""
-    features, times = downsample(_features_2d(feature_set), window_centres_ms(feature_set), max_points)
+    features, times = _binned(feature_set, max_points)
     chosen = _most_variable(features, dimensions)
     figure = Figure(figsize=(10, 5))
     axis = figure.subplots()
@@ -74,7 +79,7 @@ def features_time_heatmap(feature_set: FeatureSet, max_points: int = 300, dimens
 
 def pca_trajectory_plot(feature_set: FeatureSet, max_points: int = 500) -> Figure:
     """The windows as a path in the plane of the first two principal components, coloured by time."""
-    features, times = downsample(_features_2d(feature_set), window_centres_ms(feature_set), max_points)
+    features, times = _binned(feature_set, max_points)
     coordinates, ratios = pca_trajectory(features)
     figure = Figure(figsize=(6, 5))
     axis = figure.subplots()
@@ -90,7 +95,7 @@ def pca_trajectory_plot(feature_set: FeatureSet, max_points: int = 500) -> Figur
 def similarity_matrix_plot(feature_set: FeatureSet, max_points: int = 300) -> Figure:
     """Cosine similarity between every pair of windows (time on both axes); the colour scale runs
     from the lowest similarity present to 1, so small differences between similar windows show."""
-    features, times = downsample(_features_2d(feature_set), window_centres_ms(feature_set), max_points)
+    features, times = _binned(feature_set, max_points)
     similarity = cosine_similarity_matrix(features)
     figure = Figure(figsize=(6, 5))
     axis = figure.subplots()
@@ -104,7 +109,7 @@ def similarity_matrix_plot(feature_set: FeatureSet, max_points: int = 300) -> Fi
 
 
 def features_time_heatmap_plotly(feature_set: FeatureSet, max_points: int = 300, dimensions: int = 64) -> go.Figure:
-    features, times = downsample(_features_2d(feature_set), window_centres_ms(feature_set), max_points)
+    features, times = _binned(feature_set, max_points)
     chosen = _most_variable(features, dimensions)
     figure = go.Figure(go.Heatmap(z=features[:, chosen].T, x=times, y=[str(i) for i in chosen],
                                   colorscale="Viridis", colorbar={"title": "value"}))
@@ -114,7 +119,7 @@ def features_time_heatmap_plotly(feature_set: FeatureSet, max_points: int = 300,
 
 
 def pca_trajectory_plotly(feature_set: FeatureSet, max_points: int = 500) -> go.Figure:
-    features, times = downsample(_features_2d(feature_set), window_centres_ms(feature_set), max_points)
+    features, times = _binned(feature_set, max_points)
     coordinates, ratios = pca_trajectory(features)
     figure = go.Figure(go.Scatter(x=coordinates[:, 0], y=coordinates[:, 1], mode="lines+markers",
                                   marker={"color": times, "colorscale": "Plasma", "colorbar": {"title": "ms"}},
@@ -125,7 +130,7 @@ def pca_trajectory_plotly(feature_set: FeatureSet, max_points: int = 500) -> go.
 
 
 def similarity_matrix_plotly(feature_set: FeatureSet, max_points: int = 300) -> go.Figure:
-    features, times = downsample(_features_2d(feature_set), window_centres_ms(feature_set), max_points)
+    features, times = _binned(feature_set, max_points)
     similarity = cosine_similarity_matrix(features)
     figure = go.Figure(go.Heatmap(z=similarity, x=times, y=times, colorscale="Viridis",
                                   zmin=float(similarity.min()), zmax=1.0, colorbar={"title": "cosine"}))
