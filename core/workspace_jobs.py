@@ -50,7 +50,7 @@ def flow_job(workspace: Workspace) -> JobFunction:
         flow, record = load_flow(workspace.flow_dir(method), video.stem)
         scale = preview_scale(flow)
         preview = flow_preview_path(workspace, method, video.stem)
-        if result.skipped is False or not preview.exists():
+        if not result.skipped or not preview.exists():
             progress(0, len(flow), "colour preview")
             write_video(preview, (flow_to_color(f, scale) for f in flow), record.fps)
         return {"method": method, "frames": record.num_flow_frames, "fps": record.fps,
