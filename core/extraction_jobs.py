@@ -43,7 +43,7 @@ class Sequence:
 
 def _inputs_in(folder: Path, label: str | None) -> list[Sequence]:
     found = []
-    for path in sorted(folder.iterdir()):
+    for path in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):  # no uploads in progress
         if path.suffix.lower() in VIDEO_EXTENSIONS or (path.suffix == ".npy" and (npy_shape(path) or ())[-1:] == (2,)):
             name = f"{label}__{path.stem}" if label else path.stem
             found.append(Sequence(name, path, label))

@@ -1,6 +1,7 @@
 """Plots of a video's per-window features: features x time heatmap, PCA trajectory of the windows,
 and the window-to-window cosine similarity matrix. Time is the window's centre in ms. Long videos
 are downsampled (windows averaged into at most `max_points` bins) so 1000 windows stay readable.
+A spatial endpoint's features are reduced to their per-channel means first (`channel_profile`).
 
 Each function returns a matplotlib `Figure` and has a plotly twin (`*_plotly`) for the dashboard.
 """
@@ -28,9 +29,15 @@ def downsample(features: np.ndarray, times: np.ndarray, max_points: int) -> tupl
     return (np.stack([features[b].mean(axis=0) for b in bins]), np.array([times[b].mean() for b in bins]))
 
 
+def channel_profile(features: np.ndarray) -> np.ndarray:
+    """`[N, C]` features of N windows: a spatial endpoint's `[N, T, H, W, C]` averaged over time and
+    space (one value per channel and window); `[N, C]` features as they are."""
+    features = np.asarray(features, np.float32)
+    return features.mean(axis=tuple(range(1, features.ndim - 1))) if features.ndim > 2 else features
+
+
 def _features_2d(feature_set: FeatureSet) -> np.ndarray:
-    features = np.asarray(feature_set.features, np.float32)
-    return features.reshape(len(features), -1)
+    return channel_profile(feature_set.features)
 
 
 def _binned(feature_set: FeatureSet, max_points: int) -> tuple[np.ndarray, np.ndarray]:

@@ -243,3 +243,23 @@ def write_report(report: dict[str, Any], output_dir: str | os.PathLike, features
     projection_plot(features, labels, report["classes"]).savefig(output_dir / "projection.png", dpi=110,
                                                                  bbox_inches="tight")
     return write_json_atomic(output_dir / "report.json", report)
+
+
+def report_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """The scalar metrics of a report, flat: discriminability, stability per perturbation, mean
+    temporal consistency and instance discrimination (those the report has)."""
+    metrics = dict(report["discriminability"])
+    metrics.update({f"stability_{kind}": value for kind, value in report.get("stability", {}).items()})
+    if report.get("temporal_consistency"):
+        metrics["temporal_consistency_mean"] = float(np.mean(list(report["temporal_consistency"].values())))
+    if report.get("instance_discrimination") is not None:
+        metrics["instance_discrimination"] = report["instance_discrimination"]
+    return metrics
+
+
+def compare_reports(first: dict[str, Any], second: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per metric of either report: {metric, first, second, difference (second - first)}."""
+    a, b = report_metrics(first), report_metrics(second)
+    return [{"metric": name, "first": a.get(name), "second": b.get(name),
+             "difference": b[name] - a[name] if name in a and name in b else None}
+            for name in dict.fromkeys([*a, *b])]

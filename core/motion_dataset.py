@@ -13,6 +13,8 @@ corners), or any image the caller provides (a frame of a video, a photo).
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -151,3 +153,22 @@ def write_motion_dataset(output_dir: str | os.PathLike, motions: Sequence[str] =
         path = root / clip.motion / f"{clip.motion}_s{clip.scene_seed}_{number:04d}.mp4"
         paths.append(write_video(path, render_clip(clip, num_frames, size, scenes), fps))
     return paths
+
+
+def ensure_motion_dataset(output_dir: str | os.PathLike, motions: Sequence[str] = MOTIONS, scenes: int = 2,
+                          num_frames: int = 17, seed: int = 0) -> Path:
+    """`write_motion_dataset` into `output_dir` unless it is already complete there; written in a
+    hidden sibling folder and renamed into place, so a half-written set is never used. Returns the folder."""
+    folder = Path(output_dir)
+    if folder.is_dir():
+        return folder
+    unknown = sorted(set(motions) - set(MOTIONS))
+    if unknown or len(motions) < 2:
+        raise ValueError(f"choose at least two motions of {', '.join(MOTIONS)} (unknown: {', '.join(unknown) or '-'})")
+    staging = folder.parent / f".{folder.name}-{uuid.uuid4().hex[:8]}"
+    write_motion_dataset(staging, motions, range(scenes), seed=seed, num_frames=num_frames)
+    try:
+        staging.rename(folder)
+    except OSError:  # another writer finished first: theirs is as good as ours
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder

@@ -4,6 +4,9 @@ Layout:
 - `videos/<name>.<ext>`: the inputs (uploads and the demo);
 - `flow/<method>/`: stored flow (`core.flow_store` layout) and `<name>_color.mp4` previews;
 - `features/`: per-window features (`core.feature_store` layout);
+- `gallery/<video>/`: temporal views of the visualisation gallery;
+- `datasets/`: generated labelled datasets; `evaluations/<dataset>/<run>/`: evaluation reports;
+  `training/<job>/`: fine-tuning checkpoints;
 - `jobs/`: background jobs (`core.jobs`).
 A new workspace gets the demo video so a first-time user sees results without uploading anything.
 """
@@ -67,6 +70,18 @@ class Workspace:
     @property
     def jobs_dir(self) -> Path:
         return self.root / "jobs"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def evaluations_dir(self) -> Path:
+        return self.root / "evaluations"
+
+    @property
+    def training_dir(self) -> Path:
+        return self.root / "training"
 
     def flow_dir(self, method: str) -> Path:
         return self.root / "flow" / method

@@ -19,6 +19,7 @@ navigation = st.navigation([
     st.Page(VIEWS / "features.py", title="Feature extraction", icon=":material/insights:"),
     st.Page(VIEWS / "gallery.py", title="Visualisation gallery", icon=":material/gallery_thumbnail:"),
     st.Page(VIEWS / "compare.py", title="Compare", icon=":material/compare:"),
+    st.Page(VIEWS / "evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page(VIEWS / "models.py", title="Model versions", icon=":material/model_training:"),
 ])
 navigation.run()

@@ -83,6 +83,8 @@ def registry_dir(tmp_path_factory):
     models = tmp_path_factory.mktemp("models")
     version = ModelSerializer(build_flow_i3d("random"), "dynamic_feature_extractor").save_model(models)
     ModelRegistry(models, "dynamic_feature_extractor").set_alias("default", version.rsplit("/", 1)[1])
+    ModelSerializer(build_flow_i3d("random", seed=1), "dynamic_feature_extractor").save_model(
+        models, {"description": "second random init"})
     return models
 
 
@@ -172,3 +174,61 @@ def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, m
     assert table["video"].iloc[0] == "left2" and "right" not in list(table["video"])[:4]
     app.radio[0].set_value("tsne").run()
     assert not app.exception
+
+
+def test_evaluate_page_evaluates_two_versions_on_the_same_data_and_compares_them(workspace_dir, registry_dir,
+                                                                                  monkeypatch):
+    from core.model_registry import ModelRegistry
+    monkeypatch.setenv("DFE_MODEL_DIR", str(registry_dir))
+    first, second = ModelRegistry(registry_dir, "dynamic_feature_extractor").versions()
+    app = open_page("evaluate.py")
+    assert not app.exception and any("No evaluation yet" in i.value for i in app.info)
+    app.multiselect[0].set_value(["pan_left", "zoom_in", "static"]).run()
+    for version in (first, second):
+        app.selectbox[0].set_value(version).run()
+        app.button[0].click().run()
+        wait_for_glob(workspace_dir / "evaluations", f"*/{version}-dis-T16/report.json")
+    time.sleep(1.5)
+    app.run()
+    assert not app.exception
+    runs = list(app.dataframe[0].value["dataset / run"])
+    assert len(runs) == 2 and all(r.startswith("motions-3x2-f17-") for r in runs)
+    assert app.dataframe[0].value["knn1_accuracy"].between(0, 1).all()
+    comparison = app.dataframe[1].value
+    assert {"knn1_accuracy", "linear_probe_accuracy", "stability_flow_noise_0.5"} <= set(comparison["metric"])
+    assert (comparison["difference"] == comparison["second"] - comparison["first"]).all()
+    assert len(app.get("image")) == 4  # the chosen run's two plots, the two compared confusion matrices
+
+
+def wait_for_glob(folder, pattern: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not list(folder.glob(pattern)):
+        time.sleep(0.2)
+    assert list(folder.glob(pattern)), f"nothing matches {pattern} in {folder} after {seconds} s"
+
+
+def test_models_page_fine_tunes_a_new_version(workspace_dir, tmp_path, monkeypatch):
+    from core.flow_init import build_flow_i3d
+    from core.model_registry import ModelRegistry
+    from core.serialization import ModelSerializer
+    models = tmp_path / "models"
+    monkeypatch.setenv("DFE_MODEL_DIR", str(models))
+    ModelSerializer(build_flow_i3d("random"), "dynamic_feature_extractor").save_model(models)
+    registry = ModelRegistry(models, "dynamic_feature_extractor")
+    app = open_page("models.py")
+    app.multiselect(key="fine-tune-motions").set_value(["pan_left", "pan_right"]).run()
+    app.number_input(key="fine-tune-scenes").set_value(2).run()
+    app.number_input(key="fine-tune-epochs").set_value(2).run()
+    app.button(key="fine-tune-start").click().run()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and len(registry.versions()) < 2:
+        time.sleep(0.5)
+    time.sleep(1.5)
+    app.run()
+    assert not app.exception
+    parent, child = registry.versions()
+    metadata = registry.metadata(child)
+    assert metadata["weights_source"] == f"fine_tuned_from:{parent}" and metadata["extra"]["parent_version"] == parent
+    assert 0 <= metadata["metrics"]["val_accuracy"] <= 1 and metadata["extra"]["classes"] == ["pan_left", "pan_right"]
+    assert any(f"new version {child}" in s.value for s in app.success)
+    assert list(app.dataframe[0].value["version"])[0] == child

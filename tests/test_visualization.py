@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from core.config import ExtractorConfig, InferenceSection, ModelSection
 from core.extractor import DynamicFeatureExtractor
-from core.feature_plots import (cosine_similarity_matrix, downsample, features_time_heatmap,
+from core.feature_plots import (channel_profile, cosine_similarity_matrix, downsample, features_time_heatmap,
                                 features_time_heatmap_plotly, pca_trajectory_plot, pca_trajectory_plotly,
                                 similarity_matrix_plot, similarity_matrix_plotly)
 from core.feature_store import FeatureSet
@@ -111,6 +111,14 @@ def test_downsampling_and_similarity_maths():
     np.testing.assert_allclose(times, [0.5, 2.5, 4.5, 6.5, 8.5])
     similarity = cosine_similarity_matrix(np.array([[1.0, 0], [0, 2.0], [-3.0, 0]]))
     np.testing.assert_allclose(similarity, [[1, 0, -1], [0, 1, 0], [-1, 0, 1]])
+
+
+def test_spatial_endpoint_features_are_plotted_as_channel_means():
+    features = np.random.default_rng(0).random((5, 2, 3, 3, 4), dtype=np.float32)  # [N, T, H, W, C]
+    np.testing.assert_allclose(channel_profile(features), features.mean(axis=(1, 2, 3)), rtol=1e-6)
+    feature_set = FeatureSet("clip", features, make_windows("clip", 40, 25.0, 16, 6), 25.0, {})
+    assert features_time_heatmap_plotly(feature_set).data[0].z.shape == (4, 5)  # channels x windows
+    assert similarity_matrix_plotly(feature_set).data[0].z.shape == (5, 5)
 
 
 def test_heatmap_plotly_has_a_time_slider(extractor, preprocessed):

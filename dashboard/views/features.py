@@ -46,11 +46,13 @@ settings = result.settings
 st.success(f"{len(result.windows)} windows x {result.features.shape[1:]} ({settings.get('endpoint')}), window "
            f"{settings.get('sequence_length')} frames, stride {settings.get('stride')}, flow "
            f"{settings.get('flow', {}).get('method')}")
-if result.features.ndim == 2:
-    st.plotly_chart(features_time_heatmap_plotly(result), width="stretch")
-    trajectory, similarity = st.columns(2)
-    trajectory.plotly_chart(pca_trajectory_plotly(result), width="stretch")
-    similarity.plotly_chart(similarity_matrix_plotly(result), width="stretch")
+if result.features.ndim > 2:
+    st.caption(f"{settings.get('endpoint')} is a spatial endpoint: the plots below use each channel's mean over "
+               "time and space per window; the download holds the full activations.")
+st.plotly_chart(features_time_heatmap_plotly(result), width="stretch")
+trajectory, similarity = st.columns(2)
+trajectory.plotly_chart(pca_trajectory_plotly(result), width="stretch")
+similarity.plotly_chart(similarity_matrix_plotly(result), width="stretch")
 if result.predictions:
     st.subheader("Kinetics-400 top-5 per window")
     st.dataframe(pd.DataFrame([{"window": w.index, "start (ms)": round(w.start_ms), "end (ms)": round(w.end_ms),

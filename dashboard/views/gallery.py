@@ -45,7 +45,8 @@ if job is not None and job.status == "done":
     evolution, surface = st.columns(2)
     evolution.plotly_chart(visualizer.temporal_evolution_plotly(activations, indices), width="stretch")
     surface.plotly_chart(visualizer.activation_3d_plotly(activations, indices[0]), width="stretch")
-    st.plotly_chart(visualizer.activation_heatmap_plotly(activations, indices[0]), width="stretch")
+    st.plotly_chart(visualizer.activation_heatmap_plotly(activations, indices[0]), width="stretch",
+                    theme=None)  # keep the figure's Inferno scale (Streamlit's theme recolours low values)
 
 st.subheader("Gallery")
 root = workspace().root / "gallery" / video.stem

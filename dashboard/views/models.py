@@ -1,4 +1,4 @@
-"""Models: the registry as a table, metadata diff, aliases, export, import, delete."""
+"""Models: the registry as a table, metadata diff, aliases, export, import, delete, fine-tuning."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from core.errors import DFEError
 from core.model_registry import ModelRegistry
 from core.registry_view import metadata_diff, version_rows
 from core.serialization import SAVED_MODEL_DIR, ModelSerializer
+from core.motion_dataset import MOTIONS
 from core.settings import load_settings
+from dashboard.common import follow_job, runner
 
 MODEL_NAME = "dynamic_feature_extractor"
 model_dir = load_settings().model_dir
@@ -59,11 +61,11 @@ try:
         if tag_column.button("Add tags") and tags:
             registry.set_tags(version, add=[t.strip() for t in tags.split(",") if t.strip()])
             st.rerun()
-        if st.button("Export a TensorFlow SavedModel"):
-            with st.spinner("Exporting..."):
-                model = ModelSerializer.load_model(model_dir, MODEL_NAME, version)[0]
-                registry.add_files(version, lambda tmp: ModelSerializer.export_for_inference(model, tmp / SAVED_MODEL_DIR))
-            st.success(f"SavedModel (signatures serve, features) in {registry.path(version) / SAVED_MODEL_DIR}")
+        if (registry.path(version) / SAVED_MODEL_DIR).is_dir():
+            st.write(f"SavedModel (signatures serve, features): `{registry.path(version) / SAVED_MODEL_DIR}`")
+        elif st.button("Export a TensorFlow SavedModel"):
+            runner().submit("export", {"version": version})
+        follow_job("export", {"version": version}, "Export failed")
         with st.popover("Delete this version", icon=":material/delete:"):
             st.write(f"Delete **{version}** for good? Its aliases go with it; its name is never reused.")
             if st.button("Delete", type="primary", key="delete-version"):
@@ -78,7 +80,31 @@ try:
             path = Path(tmp) / Path(upload.name).name
             path.write_bytes(upload.getvalue())
             st.success(f"imported as {ModelSerializer.import_legacy_h5(path, model_dir, MODEL_NAME)}")
-    st.caption("Fine-tuning on class folders: `python -m core extractor --mode implement --data_dir DIR "
-               "--output_dir OUT` saves a new version here.")
+
+    if versions:
+        st.subheader("Fine-tune a new version")
+        st.caption("Mixed_5b, Mixed_5c and a classifier are trained on a generated camera-motion set (the "
+                   "lower blocks stay frozen); the result is saved here as a new version with its metrics. "
+                   "Your own class folders: `python -m core extractor --mode implement --data_dir DIR`.")
+        base_column, data_column = st.columns(2)
+        base = base_column.selectbox("Start from", versions, key="fine-tune-base")
+        motions = data_column.multiselect("Motions (classes)", MOTIONS, default=list(MOTIONS), key="fine-tune-motions")
+        scenes = data_column.number_input("Scenes per motion", min_value=2, max_value=8, value=3, key="fine-tune-scenes")
+        epochs = base_column.number_input("Epochs (at most; early stopping)", min_value=1, max_value=50, value=8,
+                                         key="fine-tune-epochs")
+        rate = base_column.number_input("Learning rate", min_value=1e-5, max_value=1e-1, value=1e-3, format="%.5f")
+        description = st.text_input("Description", "fine-tuned on generated camera motions")
+        request = {"dataset": {"kind": "motions", "motions": sorted(motions, key=MOTIONS.index),
+                               "scenes": int(scenes), "frames": 17},
+                   "version": base, "epochs": int(epochs), "learning_rate": float(rate),
+                   "description": description, "flow_method": "dis", "sequence_length": 16}
+        if st.button("Start fine-tuning", key="fine-tune-start", disabled=len(motions) < 2,
+                     help="needs at least two motions" if len(motions) < 2 else None):
+            runner().submit("fine_tune", request)
+        follow_job("fine_tune", request, "Fine-tuning failed")
+        job = runner().find("fine_tune", request)
+        if job is not None and job.status == "done":
+            st.success(f"new version {job.result['version']}: validation accuracy "
+                       f"{job.result['metrics']['val_accuracy']:.3f}")
 except DFEError as error:
     st.error(str(error))
