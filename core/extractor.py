@@ -188,17 +188,18 @@ class DynamicFeatureExtractor:
 
     def extract_video(self, video_path: str | os.PathLike, output_dir: str | os.PathLike | None = None,
                       flow_dir: str | os.PathLike | None = None, progress: ProgressCallback = no_progress,
-                      flow_progress: ProgressCallback = no_progress) -> FeatureSet:
+                      flow_progress: ProgressCallback = no_progress, flow_job: FlowJob | None = None) -> FeatureSet:
         """Flow (I3D convention, `flow.method`) then per-window features of a video.
 
         Flow is stored in `flow_dir` (default `<output_dir>/flow`, or a temporary folder) and reused
         on re-runs; with `output_dir`, features are written there (see `core.feature_store`) and a
-        re-run with the same settings returns them without recomputing.
+        re-run with the same settings returns them without recomputing. `flow_job` replaces the
+        config's flow settings (e.g. method parameters, or fewer threads per video in a batch).
         """
         video_path = Path(video_path)
         if flow_dir is None and output_dir is not None:
             flow_dir = Path(output_dir) / "flow"
-        job = FlowJob(method=self.config.flow.method, i3d=True, target_fps=self.config.flow.fps)
+        job = flow_job or FlowJob(method=self.config.flow.method, i3d=True, target_fps=self.config.flow.fps)
         if flow_dir is None:
             with tempfile.TemporaryDirectory() as tmp:
                 return self._features_of_stored_flow(video_path, tmp, job, None, progress, flow_progress)

@@ -21,11 +21,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.model_registry import ModelRegistry, RegistryError
+from core.model_registry import WEIGHTS_FILE, ModelRegistry, RegistryError
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_FILE = "model.keras"
-WEIGHTS_FILE = "model.weights.h5"
 SAVED_MODEL_DIR = "saved_model"
 FEATURES_ENDPOINT = "Features"
 METADATA_KEYS = ("author", "description", "training_dataset", "tags", "config", "weights_source",
