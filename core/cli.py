@@ -13,7 +13,7 @@ import sys
 
 from core.errors import DFEError
 
-COMMAND_MODULES = ("flow", "sequences", "extractor", "dataset", "weights", "models")
+COMMAND_MODULES = ("flow", "sequences", "extractor", "dataset", "weights", "models", "batch")
 
 
 def build_parser() -> argparse.ArgumentParser:

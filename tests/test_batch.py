@@ -1,0 +1,222 @@
+"""Batch extraction on real processes and a real local Ray cluster: a folder of small demo videos
+(two `clip.mp4` in different sub-folders, a truncated mp4), a killed worker, re-runs that skip."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from core.atomic import sha256_of
+from core.batch import batch_spec, output_lock, run_batch
+from core.batch_inputs import find_batch_inputs, folder_name
+from core.batch_local import LocalEngine
+from core.batch_worker import KILL_ONCE_ENV
+from core.config import load_config
+from core.errors import DFEError
+from core.synthetic import make_demo_video, translating_frames
+from core.video_writer import write_video
+
+CONFIG = "model:\n  weights: random\n  sequence_length: 9\n  stride: 8\ninference:\n  precision: float32\n" \
+         "flow:\n  method: dis\n"
+GOOD = ("a/clip.mp4", "b/clip.mp4", "pan.mkv")
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None):
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+def make_videos(folder: Path) -> Path:
+    """Three small videos (two with the same name in different sub-folders) and a truncated mp4."""
+    (folder / "a").mkdir(parents=True)
+    (folder / "b").mkdir()
+    make_demo_video(folder / "a" / "clip.mp4", num_frames=14, size=(160, 120), seed=1)
+    make_demo_video(folder / "b" / "clip.mp4", num_frames=14, size=(160, 120), seed=2)
+    write_video(folder / "pan.mkv", translating_frames(12, (2.0, -1.0), (96, 64)), 25.0)
+    whole = (folder / "a" / "clip.mp4").read_bytes()
+    (folder / "broken.mp4").write_bytes(whole[:len(whole) // 2])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> Path:
+    return make_videos(tmp_path_factory.mktemp("batch_videos"))
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory) -> tuple[Path, Path]:
+    """(registry folder with a small random-weights I3D as alias 'default', its config file)."""
+    from core.extractor import DynamicFeatureExtractor
+    from core.model_registry import ModelRegistry
+
+    folder = tmp_path_factory.mktemp("batch_registry")
+    config = folder / "small.yaml"
+    config.write_text(CONFIG)
+    version = DynamicFeatureExtractor(config=load_config(config)).save_model_with_serializer(folder / "models")
+    ModelRegistry(folder / "models", "dynamic_feature_extractor").set_alias("default", Path(version).name)
+    return folder / "models", config
+
+
+@pytest.fixture(scope="module")
+def local_run(videos, registry, tmp_path_factory):
+    """The CLI's first run over the folder with the local engine: (result, output folder)."""
+    models, config = registry
+    out = tmp_path_factory.mktemp("batch_local") / "out"
+    result = run_cli("batch", "--videos", str(videos), "--output_dir", str(out), "--workers", "2",
+                     "--model_dir", str(models), "--config", str(config))
+    return result, out
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local Ray instance with 2 CPUs for this module's tests; yields its address."""
+    ray = pytest.importorskip("ray")
+    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield context.address_info["gcs_address"]
+    ray.shutdown()
+
+
+def manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())
+
+
+def leftovers(out: Path) -> list[str]:
+    return [p.name for p in out.iterdir() if p.name.startswith((".tmp-", ".trash-"))]
+
+
+def assert_done_once(out: Path, keys=GOOD) -> None:
+    """Each video done, listed once, with exactly its outputs (checksums as recorded), no temp files."""
+    videos = manifest(out)["videos"]
+    assert sorted(k for k, v in videos.items() if v["status"] == "done") == sorted(keys)
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert folders == sorted(folder_name(k) for k in keys) and not leftovers(out)
+    for key in keys:
+        entry, folder = videos[key], out / folder_name(key)
+        stem = Path(key).stem
+        assert sorted(entry["outputs"]) == sorted(
+            [f"flow/{stem}.json", f"flow/{stem}.npy", f"{stem}_features.csv", f"{stem}_features.json",
+             f"{stem}_features.npy"])
+        assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == \
+            sorted([*entry["outputs"], "done.json"])
+        assert all(sha256_of(folder / name) == info["sha256"] for name, info in entry["outputs"].items())
+
+
+def test_inputs_come_from_a_folder_or_a_list_with_unique_stable_folders(videos, tmp_path):
+    items = find_batch_inputs(videos)
+    assert [i.key for i in items] == ["a/clip.mp4", "b/clip.mp4", "broken.mp4", "pan.mkv"]
+    assert [i.folder for i in items] == ["a__clip.mp4", "b__clip.mp4", "broken.mp4", "pan.mkv"]
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# two videos\n{videos}/b/clip.mp4\n\n{videos}/pan.mkv\n")
+    assert [i.key for i in find_batch_inputs(listing)] == [f"{videos}/b/clip.mp4", f"{videos}/pan.mkv"]
+    assert folder_name(f"{videos}/b/clip.mp4").endswith(tuple("0123456789abcdef"))  # absolute: hashed
+    assert folder_name("x__y/z.mp4") != folder_name("x/y__z.mp4") != folder_name("x__y__z.mp4")
+    assert folder_name("a b/c.mp4") == folder_name("a b/c.mp4") != folder_name("a_b/c.mp4")
+    with pytest.raises(DFEError, match="no such folder or list file"):
+        find_batch_inputs(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DFEError, match="no videos"):
+        find_batch_inputs(tmp_path / "empty")
+
+
+def test_local_engine_does_a_folder_reports_the_corrupt_video_and_a_rerun_computes_nothing(local_run, videos,
+                                                                                          registry):
+    result, out = local_run
+    assert result.returncode == 1, result.stderr  # one video failed, the others are done
+    assert "computed       3" in result.stdout and "failed         1" in result.stdout
+    assert "failed: broken.mp4: CorruptVideoError" in result.stderr and "Traceback" not in result.stderr
+    assert "video/s" in result.stderr  # the progress bar
+    assert_done_once(out)
+    entries = manifest(out)["videos"]
+    assert entries["broken.mp4"]["status"] == "failed" and "truncated" in entries["broken.mp4"]["reason"]
+    done = entries["a/clip.mp4"]
+    assert done["sha256"] == sha256_of(videos / "a" / "clip.mp4") and done["this_run"] == "computed"
+    job = manifest(out)["job"]
+    assert done["job"] == job["id"] and job["model"]["version"] == done["model_version"]
+    assert job["config"]["flow"]["method"] == "dis" and job["flow_params"]["preset"] == "medium"
+    index = json.loads((out / "a__clip.mp4" / "clip_features.json").read_text())
+    assert index["fps"] == 25.0 and [w["first_frame"] for w in index["windows"]] == [0, 4]  # 13 flow frames
+    assert np.load(out / "b__clip.mp4" / "clip_features.npy").shape == (2, 1024)
+    assert np.load(out / "pan.mkv" / "flow" / "pan.npy").shape == (11, 224, 224, 2)
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.parent != out}
+
+    (out / "manifest.json").unlink()  # as if the driver had crashed: the done records are the truth
+    listing = videos / "good.txt"  # a list in the folder gives the same keys, so the same outputs
+    listing.write_text("a/clip.mp4\nb/clip.mp4\n# no broken one\npan.mkv\n")
+    models, config = registry
+    again = run_cli("batch", "--videos", str(listing), "--output_dir", str(out), "--model_dir", str(models),
+                    "--config", str(config), "--quiet")
+    listing.unlink()
+    assert again.returncode == 0, again.stderr
+    assert "0 computed, 3 skipped), 0 failed" in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
+    assert {k: v["this_run"] for k, v in manifest(out)["videos"].items()} == dict.fromkeys(GOOD, "skipped")
+
+
+def test_bad_arguments_give_one_line_and_exit_2(videos, registry, tmp_path):
+    models, config = registry
+    common = ["--output_dir", str(tmp_path / "out"), "--model_dir", str(models), "--config", str(config)]
+    missing = run_cli("batch", "--videos", str(tmp_path / "nope"), *common)
+    assert missing.returncode == 2 and "no such folder or list file" in missing.stderr
+    local_address = run_cli("batch", "--videos", str(tmp_path), "--address", "auto", *common)
+    assert local_address.returncode == 2 and "options of --engine ray" in local_address.stderr
+    unknown = run_cli("batch", "--videos", str(videos), "--model_version", "v0", *common)
+    assert unknown.returncode == 2 and "unknown version or alias 'v0'" in unknown.stderr
+    (tmp_path / "out").mkdir()
+    with output_lock(tmp_path / "out"):
+        second = run_cli("batch", "--videos", str(videos), *common)
+    assert second.returncode == 2 and "another batch run is writing to" in second.stderr
+
+
+def test_killed_local_workers_end_with_every_video_done_once_or_failed_and_changed_inputs_are_redone(
+        registry, tmp_path, monkeypatch):
+    models, config = registry
+    folder = make_videos(tmp_path / "videos")
+    (folder / "broken.mp4").unlink()
+    markers = tmp_path / "kill"
+    markers.mkdir()
+    for name in ("b__clip.mp4", "pan.mkv#1", "pan.mkv#2", "pan.mkv#3"):  # one death each
+        (markers / name).touch()
+    monkeypatch.setenv(KILL_ONCE_ENV, str(markers))
+    spec = batch_spec(tmp_path / "out", models, "default", load_config(config))
+    report = run_batch(spec, find_batch_inputs(folder), LocalEngine(workers=2, max_retries=1))
+    # b/clip.mp4 died once and was redone; pan.mkv died twice alone (a death beside another video in
+    # flight counts against neither), so it failed, with at most one of its markers left unused
+    assert len(list(markers.iterdir())) <= 1 and not (markers / "b__clip.mp4").exists()
+    assert sorted(report.keys("computed")) == ["a/clip.mp4", "b/clip.mp4"] and report.keys("failed") == ["pan.mkv"]
+    assert report.entries["pan.mkv"]["reason"].startswith("WorkerDied: a worker process died on this video 2 times")
+    assert_done_once(tmp_path / "out", keys=("a/clip.mp4", "b/clip.mp4"))
+
+    monkeypatch.delenv(KILL_ONCE_ENV)
+    make_demo_video(folder / "b" / "clip.mp4", num_frames=14, size=(160, 120), seed=3)  # new content
+    os.utime(folder / "a" / "clip.mp4")  # same content, new time: hashed again, not recomputed
+    again = run_batch(spec, find_batch_inputs(folder), LocalEngine(workers=1))
+    assert sorted(again.keys("computed")) == ["b/clip.mp4", "pan.mkv"] and again.keys("skipped") == ["a/clip.mp4"]
+    assert manifest(tmp_path / "out")["videos"]["b/clip.mp4"]["sha256"] == sha256_of(folder / "b" / "clip.mp4")
+    assert_done_once(tmp_path / "out")
+
+
+def test_ray_engine_on_a_local_cluster_survives_a_killed_worker(ray_cluster, local_run, videos, registry, tmp_path):
+    models, config = registry
+    markers = tmp_path / "kill"
+    markers.mkdir()
+    (markers / "pan.mkv").touch()
+    out = tmp_path / "out"
+    result = run_cli("batch", "--videos", str(videos), "--output_dir", str(out), "--engine", "ray",
+                     "--address", ray_cluster, "--workers", "2", "--model_dir", str(models), "--config", str(config),
+                     "--quiet", env={KILL_ONCE_ENV: str(markers)})
+    assert result.returncode == 1, result.stderr
+    assert "3 done (3 computed, 0 skipped), 1 failed" in result.stdout and "2 actor(s) x 1 CPU(s)" in result.stdout
+    assert "failed: broken.mp4: CorruptVideoError" in result.stderr
+    assert not (markers / "pan.mkv").exists()  # an actor died on it and was restarted
+    assert_done_once(out)
+    ray_outputs = manifest(out)["videos"]
+    local_outputs = manifest(local_run[1])["videos"]
+    for key in GOOD:  # the same bytes as the local engine's
+        assert ray_outputs[key]["outputs"] == local_outputs[key]["outputs"]
