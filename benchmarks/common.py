@@ -117,6 +117,15 @@ def elsewhere_pct(run: Callable[[], Any]) -> tuple[Any, float]:
     return result, 100 * max(0.0, busy_after - busy_before - own) / (total_after - total_before)
 
 
+def machine_busy_pct(seconds: float = 3.0) -> float:
+    """The share of the machine's CPU time, in percent, that was busy over the next `seconds`: run
+    before a benchmark whose work spans several processes, it is what other processes take."""
+    busy_before, total_before = _cpu_seconds()
+    time.sleep(seconds)
+    busy_after, total_after = _cpu_seconds()
+    return 100 * (busy_after - busy_before) / (total_after - total_before)
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """Print rows of cells as aligned columns: the first column left-aligned, the others right-aligned."""
     widths = [max(len(str(row[i])) for row in (headers, *rows)) for i in range(len(headers))]

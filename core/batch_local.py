@@ -39,11 +39,13 @@ def _process(item: BatchItem) -> VideoResult:
 
 
 class LocalEngine:
-    """`workers` processes (default: one per available CPU), each with `cpus // workers` threads."""
+    """`workers` processes (default: one per available CPU), each with `threads` threads (default:
+    `CPUs // workers`, so that the workers share the cores without oversubscribing them)."""
 
-    def __init__(self, workers: int | None = None, max_retries: int = 2) -> None:
+    def __init__(self, workers: int | None = None, max_retries: int = 2, threads: int | None = None) -> None:
         self.workers = workers or available_cpus()
         self.max_retries = max_retries
+        self.threads = threads
 
     def describe(self) -> str:
         return f"local, {self.workers} worker process(es)"
@@ -51,7 +53,7 @@ class LocalEngine:
     def results(self, spec: BatchSpec, items: list[BatchItem]) -> Iterator[VideoResult]:
         """The result of every item, in the order they finish."""
         workers = max(1, min(self.workers, len(items)))
-        spec = replace(spec, threads=max(1, available_cpus() // workers))
+        spec = replace(spec, threads=self.threads or max(1, available_cpus() // workers))
         pending, suspects, deaths = deque(items), deque(), Counter()
         while pending or suspects:
             in_flight_at_death = yield from self._pool_run(spec, workers, pending, suspects)
