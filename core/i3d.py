@@ -18,13 +18,12 @@ for the head (`Features`, `Logits`); endpoints below it accept any size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 from keras import layers
 
 from core.endpoints import (ALIASES, ENDPOINT_ORDER, HEAD_ENDPOINTS, MIN_FRAMES, EndpointError,
                             resolve_endpoint)
+from core.i3d_architecture import ARCHITECTURE, Mixed, Pool, Unit, temporal_stride
 
 __all__ = ["ALIASES", "ARCHITECTURE", "ENDPOINTS", "EndpointError", "MIN_FRAMES", "build_i3d",
            "endpoint_model", "layer_name", "resolve_endpoint", "temporal_stride", "unit_paths"]
@@ -32,54 +31,6 @@ __all__ = ["ALIASES", "ARCHITECTURE", "ENDPOINTS", "EndpointError", "MIN_FRAMES"
 MIN_HEAD_SIZE = 193  # ceil(H / 32) must reach the 7x7 average pool
 
 
-@dataclass(frozen=True)
-class Unit:
-    """A Unit3D stage: `channels` output channels, `kernel` and `stride` as (t, h, w)."""
-
-    channels: int
-    kernel: tuple[int, int, int]
-    stride: tuple[int, int, int] = (1, 1, 1)
-
-
-@dataclass(frozen=True)
-class Pool:
-    """A 'SAME' max pool."""
-
-    window: tuple[int, int, int]
-    stride: tuple[int, int, int]
-
-
-@dataclass(frozen=True)
-class Mixed:
-    """An Inception block: branch 0 1x1; branch 1 1x1 -> 3x3; branch 2 1x1 -> 3x3; branch 3
-    3x3 max pool -> 1x1. Widths in DeepMind's order (b0, b1a, b1b, b2a, b2b, b3)."""
-
-    widths: tuple[int, int, int, int, int, int]
-
-    @property
-    def channels(self) -> int:
-        b0, _, b1, _, b2, b3 = self.widths
-        return b0 + b1 + b2 + b3
-
-
-ARCHITECTURE: tuple[tuple[str, Unit | Pool | Mixed], ...] = (
-    ("Conv3d_1a_7x7", Unit(64, (7, 7, 7), (2, 2, 2))),
-    ("MaxPool3d_2a_3x3", Pool((1, 3, 3), (1, 2, 2))),
-    ("Conv3d_2b_1x1", Unit(64, (1, 1, 1))),
-    ("Conv3d_2c_3x3", Unit(192, (3, 3, 3))),
-    ("MaxPool3d_3a_3x3", Pool((1, 3, 3), (1, 2, 2))),
-    ("Mixed_3b", Mixed((64, 96, 128, 16, 32, 32))),
-    ("Mixed_3c", Mixed((128, 128, 192, 32, 96, 64))),
-    ("MaxPool3d_4a_3x3", Pool((3, 3, 3), (2, 2, 2))),
-    ("Mixed_4b", Mixed((192, 96, 208, 16, 48, 64))),
-    ("Mixed_4c", Mixed((160, 112, 224, 24, 64, 64))),
-    ("Mixed_4d", Mixed((128, 128, 256, 24, 64, 64))),
-    ("Mixed_4e", Mixed((112, 144, 288, 32, 64, 64))),
-    ("Mixed_4f", Mixed((256, 160, 320, 32, 128, 128))),
-    ("MaxPool3d_5a_2x2", Pool((2, 2, 2), (2, 2, 2))),
-    ("Mixed_5b", Mixed((256, 160, 320, 32, 128, 128))),
-    ("Mixed_5c", Mixed((384, 192, 384, 48, 128, 128))),
-)
 ENDPOINTS = ENDPOINT_ORDER  # tests check that it lists ARCHITECTURE's stages, then the head
 
 # The branches of a Mixed block: (checkpoint path, index into the widths, kernel).
@@ -179,18 +130,6 @@ def build_i3d(channels: int = 2, num_classes: int = 400, final_endpoint: str = "
         return keras.Model(inputs, logits, name=name or "i3d")
     predictions = layers.Softmax(name="Predictions")(logits)
     return keras.Model(inputs, predictions, name=name or "i3d_Predictions")
-
-
-def temporal_stride(endpoint: str) -> int:
-    """How many input frames one time step of `endpoint`'s output advances (1, 2, 4 or 8)."""
-    canonical = resolve_endpoint(endpoint)
-    stride = 1
-    for name, stage in ARCHITECTURE:
-        if not isinstance(stage, Mixed):
-            stride *= stage.stride[0]
-        if name == canonical:
-            return stride
-    return stride  # the head pools over time: report the last body stride
 
 
 def _channels_after(count: int) -> int:

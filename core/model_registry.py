@@ -33,6 +33,7 @@ from core.errors import DFEError
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.h5"
+SAVED_MODEL_DIR = "saved_model"  # a version's optional TensorFlow SavedModel export
 REGISTRY_FILE = "registry.json"
 
 

@@ -21,11 +21,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.model_registry import WEIGHTS_FILE, ModelRegistry, RegistryError
+from core.model_registry import SAVED_MODEL_DIR, WEIGHTS_FILE, ModelRegistry, RegistryError
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_FILE = "model.keras"
-SAVED_MODEL_DIR = "saved_model"
 FEATURES_ENDPOINT = "Features"
 METADATA_KEYS = ("author", "description", "training_dataset", "tags", "config", "weights_source",
                  "metrics", "created")
@@ -127,6 +126,15 @@ class ModelSerializer:
             archive.add_endpoint("features", lambda x: features(x, training=False), input_signature=[spec])
         archive.write_out(str(export_dir), verbose=False)
         return str(export_dir)
+
+    @staticmethod
+    def add_saved_model(model: keras.Model, base_dir: str | os.PathLike, version: str,
+                        model_name: str = "dynamic_feature_extractor") -> Path:
+        """Export `model` (the one loaded from `version`) into that registry version's folder, next
+        to its other files (checksummed like them); returns the SavedModel folder."""
+        registry = ModelRegistry(base_dir, model_name)
+        registry.add_files(version, lambda tmp: ModelSerializer.export_for_inference(model, tmp / SAVED_MODEL_DIR))
+        return registry.path(version) / SAVED_MODEL_DIR
 
     @staticmethod
     def import_legacy_h5(path: str | os.PathLike, base_dir: str | os.PathLike,

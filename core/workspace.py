@@ -13,13 +13,17 @@ A new workspace gets the demo video so a first-time user sees results without up
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.errors import DFEError
+from core.jobs import JobRunner
 from core.feature_store import feature_paths
 from core.flow_methods import FLOW_METHODS
 from core.flow_pipeline import find_videos
@@ -83,6 +87,25 @@ class Workspace:
     def training_dir(self) -> Path:
         return self.root / "training"
 
+    def flow_preview(self, method: str, video_stem: str) -> Path:
+        """The colour-coded H.264 preview of a video's stored flow."""
+        return self.flow_dir(method) / f"{video_stem}_color.mp4"
+
+    def gallery_folder(self, video_stem: str, layer: str, window: int, features: list[int]) -> Path:
+        return self.root / "gallery" / video_stem / f"{layer}_w{window}_{'-'.join(map(str, features))}"
+
+    def dataset_dir(self, spec: dict[str, Any]) -> Path:
+        """The folder of a dataset choice: `{"kind": "library"}` is the videos folder (unlabelled);
+        `{"kind": "motions", "motions": [...], "scenes": n, "frames": n}` a generated camera-motion set."""
+        if spec["kind"] == "library":
+            return self.videos_dir
+        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:6]
+        return self.datasets_dir / f"motions-{len(spec['motions'])}x{spec['scenes']}-f{spec['frames']}-{digest}"
+
+    def evaluation_dir(self, dataset: dict[str, Any], version: str, flow_method: str, sequence_length: int) -> Path:
+        """Where the evaluation report of a version on a dataset is written."""
+        return self.evaluations_dir / self.dataset_dir(dataset).name / f"{version}-{flow_method}-T{sequence_length}"
+
     def flow_dir(self, method: str) -> Path:
         return self.root / "flow" / method
 
@@ -138,8 +161,14 @@ class Workspace:
         """Delete a video and everything derived from it (flow of every method, previews, features)."""
         for method in FLOW_METHODS:
             remove_flow(self.flow_dir(method), video.stem)
-            (self.flow_dir(method) / f"{video.stem}_color.mp4").unlink(missing_ok=True)
+            self.flow_preview(method, video.stem).unlink(missing_ok=True)
         for path in feature_paths(self.features_dir, video.stem):
             path.unlink(missing_ok=True)
         shutil.rmtree(self.features_dir / "flow" / video.stem, ignore_errors=True)
         video.unlink(missing_ok=True)
+
+
+def workspace_runner(workspace: Workspace, model_dir: str | os.PathLike) -> JobRunner:
+    """The dashboard's job runner over `workspace`: every kind of `core.workspace_jobs`, run in its
+    worker process (so this process never imports TensorFlow), state in `<workspace>/jobs`."""
+    return JobRunner(workspace.jobs_dir, "core.workspace_jobs:job_kinds", str(workspace.root), str(model_dir))

@@ -1,4 +1,5 @@
-"""The dashboard's job kinds (for `core.jobs.JobRunner`): work on workspace videos.
+"""The dashboard's job kinds, run by `core.jobs.JobRunner` in its worker process (`job_kinds` is the
+factory): work on workspace videos and on the model registry.
 
 - `flow`: stored flow of a video (I3D convention) plus a colour-coded H.264 preview at its fps.
 - `features`: per-window features of a video with a registry model version (or the configured
@@ -9,6 +10,7 @@
   camera-motion set, or the workspace's videos), in `<workspace>/evaluations/<dataset>/<run>/`.
 - `fine_tune`: a new registry version fine-tuned from a version on a generated camera-motion set.
 - `export`: a TensorFlow SavedModel added to a registry version.
+- `import_h5`: a legacy full-model `.h5` converted into a new registry version.
 
 A dataset is chosen by a small dict: `{"kind": "library"}` or `{"kind": "motions", "motions": [...],
 "scenes": n, "frames": n}` (written once under `<workspace>/datasets/`).
@@ -16,6 +18,7 @@ A dataset is chosen by a small dict: `{"kind": "library"}` or `{"kind": "motions
 
 from __future__ import annotations
 
+import shutil
 import threading
 import uuid
 from pathlib import Path
@@ -29,13 +32,12 @@ from core.extractor import DynamicFeatureExtractor
 from core.flow_pipeline import FlowJob, compute_video_flow
 from core.flow_store import load_flow
 from core.flow_viz import flow_to_color
-from core.jobs import JobFunction, JobRunner, job_key
+from core.jobs import JobFunction
 from core.model_registry import ModelRegistry
 from core.motion_dataset import ensure_motion_dataset
 from core.progress import no_progress
 from core.sequences import cut_window, make_windows
-from core.serialization import SAVED_MODEL_DIR, ModelSerializer
-from core.settings import load_settings
+from core.serialization import ModelSerializer
 from core.training import TrainingConfig, fine_tune
 from core.visualization import FeatureVisualization
 from core.video_writer import write_video
@@ -44,9 +46,6 @@ from core.workspace import Workspace
 Progress = Callable[[int, int | None, str], None]
 MODEL_NAME = "dynamic_feature_extractor"
 
-
-def flow_preview_path(workspace: Workspace, method: str, video_stem: str) -> Path:
-    return workspace.flow_dir(method) / f"{video_stem}_color.mp4"
 
 
 def preview_scale(flow: np.ndarray) -> float:
@@ -64,7 +63,7 @@ def flow_job(workspace: Workspace) -> JobFunction:
                                     lambda done, total: progress(done, total, "optical flow"))
         flow, record = load_flow(workspace.flow_dir(method), video.stem)
         scale = preview_scale(flow)
-        preview = flow_preview_path(workspace, method, video.stem)
+        preview = workspace.flow_preview(method, video.stem)
         if not result.skipped or not preview.exists():
             progress(0, len(flow), "colour preview")
             write_video(preview, (flow_to_color(f, scale) for f in flow), record.fps)
@@ -105,9 +104,6 @@ def features_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFu
     return run
 
 
-def gallery_folder(workspace: Workspace, video_stem: str, layer: str, window: int, features: list[int]) -> Path:
-    return workspace.root / "gallery" / video_stem / f"{layer}_w{window}_{'-'.join(map(str, features))}"
-
 
 def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFunction:
     def run(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -124,7 +120,7 @@ def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFun
         clip = extractor.preprocess_flow_sequence(cut_window(flow, window))
         visualizer = FeatureVisualization(extractor.model, layer, fps=record.fps)
         activations = visualizer.get_intermediate_activations(clip)
-        folder = gallery_folder(workspace, video.stem, visualizer.layer_name, window.index, indices)
+        folder = workspace.gallery_folder(video.stem, visualizer.layer_name, window.index, indices)
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "activations.npy", activations[0])
         visualizer.save_views(activations, indices, folder, flow_sequence=clip,
@@ -133,25 +129,14 @@ def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFun
     return run
 
 
-def dataset_name(spec: dict[str, Any]) -> str:
-    """A folder name for a dataset choice (see module docstring)."""
-    if spec["kind"] == "library":
-        return "library"
-    return f"motions-{len(spec['motions'])}x{spec['scenes']}-f{spec['frames']}-{job_key('dataset', spec)[:6]}"
-
 
 def dataset_folder(workspace: Workspace, spec: dict[str, Any]) -> Path:
-    """The data folder of a dataset choice: the workspace's videos (unlabelled), or the generated
-    camera-motion set (one folder per motion), written on first use."""
+    """The data folder of a dataset choice (`Workspace.dataset_dir`); a camera-motion set is
+    written on first use."""
+    folder = workspace.dataset_dir(spec)
     if spec["kind"] == "library":
-        return workspace.videos_dir
-    return ensure_motion_dataset(workspace.datasets_dir / dataset_name(spec), spec["motions"], spec["scenes"],
-                                 spec["frames"])
-
-
-def evaluation_folder(workspace: Workspace, params: dict[str, Any]) -> Path:
-    return (workspace.evaluations_dir / dataset_name(params["dataset"]) /
-            f"{params['version']}-{params['flow_method']}-T{params['sequence_length']}")
+        return folder
+    return ensure_motion_dataset(folder, spec["motions"], spec["scenes"], spec["frames"])
 
 
 def _extractor_config(params: dict[str, Any]) -> ExtractorConfig:
@@ -171,7 +156,9 @@ def evaluate_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFu
             progress(inputs[sequence.name], len(inputs), "features")
             return no_progress
         progress(len(inputs), len(inputs), "metrics")
-        report = evaluate_folder(extractor, data_dir, evaluation_folder(workspace, params), progress_for)
+        output = workspace.evaluation_dir(params["dataset"], params["version"], params["flow_method"],
+                                          params["sequence_length"])
+        report = evaluate_folder(extractor, data_dir, output, progress_for)
         return {"report": str(report)}
     return run
 
@@ -195,20 +182,30 @@ def fine_tune_job(workspace: Workspace, model_dir: str) -> JobFunction:
 
 def export_job(model_dir: str, model_for: Callable[[str], Any]) -> JobFunction:
     def run(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        registry = ModelRegistry(model_dir, MODEL_NAME)
         progress(0, 1, "exporting a SavedModel")
-        model = model_for(params["version"])
-        registry.add_files(params["version"], lambda tmp: ModelSerializer.export_for_inference(model, tmp / SAVED_MODEL_DIR))
-        return {"path": str(registry.path(params["version"]) / SAVED_MODEL_DIR)}
+        folder = ModelSerializer.add_saved_model(model_for(params["version"]), model_dir, params["version"], MODEL_NAME)
+        return {"path": str(folder)}
     return run
 
 
-def workspace_runner(workspace: Workspace, model_dir: str | None = None) -> JobRunner:
-    """A runner with every dashboard job kind, its state in `<workspace>/jobs`."""
-    model_dir = model_dir or str(load_settings().model_dir)
+def import_job(model_dir: str) -> JobFunction:
+    """A legacy full-model `.h5` (a file the page saved) converted into a new registry version."""
+    def run(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        progress(0, 1, "converting to .keras")
+        path = Path(params["path"])
+        try:
+            return {"version": Path(ModelSerializer.import_legacy_h5(path, model_dir, MODEL_NAME)).name}
+        finally:
+            shutil.rmtree(path.parent, ignore_errors=True)  # the upload's own temporary folder
+    return run
+
+
+def job_kinds(workspace_root: str, model_dir: str) -> dict[str, JobFunction]:
+    """Every dashboard job kind over the workspace at `workspace_root` (the factory that
+    `core.workspace.workspace_runner` gives its worker process)."""
+    workspace = Workspace(workspace_root)
     model_for = model_loader(model_dir)
-    return JobRunner(workspace.jobs_dir, {"flow": flow_job(workspace), "features": features_job(workspace, model_for),
-                                          "gallery": gallery_job(workspace, model_for),
-                                          "evaluate": evaluate_job(workspace, model_for),
-                                          "fine_tune": fine_tune_job(workspace, model_dir),
-                                          "export": export_job(model_dir, model_for)})
+    return {"flow": flow_job(workspace), "features": features_job(workspace, model_for),
+            "gallery": gallery_job(workspace, model_for), "evaluate": evaluate_job(workspace, model_for),
+            "fine_tune": fine_tune_job(workspace, model_dir), "export": export_job(model_dir, model_for),
+            "import_h5": import_job(model_dir)}

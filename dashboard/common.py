@@ -8,8 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.settings import load_settings
-from core.workspace import Workspace
-from core.workspace_jobs import workspace_runner
+from core.workspace import Workspace, workspace_runner
 
 
 @st.cache_resource
@@ -25,13 +24,15 @@ def workspace() -> Workspace:
 
 
 @st.cache_resource
-def _runner(root: str):
-    return workspace_runner(_workspace(root))
+def _runner(root: str, model_dir: str):
+    return workspace_runner(_workspace(root), model_dir)
 
 
 def runner():
-    """The one job runner of this server process (jobs survive reruns, page switches, reloads)."""
-    return _runner(str(load_settings().workspace))
+    """The one job runner of this server process (jobs survive reruns, page switches, reloads); its
+    worker process loads each model version once and keeps it for the next jobs."""
+    settings = load_settings()
+    return _runner(str(settings.workspace), str(settings.model_dir))
 
 
 def video_picker(label: str = "Video", key: str = "video"):

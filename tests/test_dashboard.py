@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 
 import pytest
@@ -15,7 +16,9 @@ APP = str(ROOT / "dashboard" / "app.py")
 @pytest.fixture()
 def workspace_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("DFE_WORKSPACE", str(tmp_path))
-    return tmp_path
+    yield tmp_path
+    for worker in multiprocessing.active_children():  # this test's job worker, with its TensorFlow
+        worker.terminate()
 
 
 def open_page(page: str) -> AppTest:
@@ -72,20 +75,6 @@ def test_empty_workspace_video_list_after_deleting_everything(workspace_dir):
     (workspace_dir / "videos" / "demo.mp4").unlink()
     app.run()
     assert not app.exception and "0 video(s)" in " ".join(m.value for m in app.markdown)
-
-
-@pytest.fixture(scope="module")
-def registry_dir(tmp_path_factory):
-    """A registry with a random-weight I3D under the alias `default`."""
-    from core.flow_init import build_flow_i3d
-    from core.model_registry import ModelRegistry
-    from core.serialization import ModelSerializer
-    models = tmp_path_factory.mktemp("models")
-    version = ModelSerializer(build_flow_i3d("random"), "dynamic_feature_extractor").save_model(models)
-    ModelRegistry(models, "dynamic_feature_extractor").set_alias("default", version.rsplit("/", 1)[1])
-    ModelSerializer(build_flow_i3d("random", seed=1), "dynamic_feature_extractor").save_model(
-        models, {"description": "second random init"})
-    return models
 
 
 def wait_for(path, seconds: float = 90) -> None:

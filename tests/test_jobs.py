@@ -1,19 +1,25 @@
-"""The background job runner: state on disk, progress, errors, de-duplication, restarts."""
+"""The background job runner: a worker process, state on disk, progress, errors, de-duplication,
+restarts, and a worker that dies."""
 
 from __future__ import annotations
 
-import threading
+import os
+import signal
+import time
+from pathlib import Path
 
 import pytest
 
 from core.errors import DFEError
 from core.jobs import JobRunner
 
+KINDS = "test_jobs:kinds"  # built in the worker process, which imports this module
+
 
 def counting(params, progress):
     for i in range(1, params["n"] + 1):
         progress(i, params["n"], "counting")
-    return {"sum": params["n"] * (params["n"] + 1) // 2}
+    return {"sum": params["n"] * (params["n"] + 1) // 2, "pid": os.getpid()}
 
 
 def failing(params, progress):
@@ -24,47 +30,75 @@ def buggy(params, progress):
     return {}["missing"]
 
 
-def test_jobs_run_in_the_background_and_leave_their_state_on_disk(tmp_path):
-    runner = JobRunner(tmp_path, {"count": counting})
-    job = runner.submit("count", {"n": 50})
-    done = runner.wait(job.id)
-    assert done.status == "done" and done.result == {"sum": 1275}
+def blocking(params, progress):
+    """Runs until the file `params["gate"]` exists (or dies there when asked)."""
+    progress(0, 1, "waiting")
+    while not Path(params["gate"]).exists():
+        time.sleep(0.02)
+    if params.get("die"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"ok": True}
+
+
+def kinds(prefix: str = "") -> dict:
+    return {f"{prefix}count": counting, f"{prefix}fail": failing, f"{prefix}bug": buggy, f"{prefix}block": blocking}
+
+
+@pytest.fixture()
+def runner(tmp_path):
+    runner = JobRunner(tmp_path, KINDS)
+    yield runner
+    runner.close()
+
+
+def test_jobs_run_in_a_worker_process_and_leave_their_state_on_disk(runner, tmp_path):
+    done = runner.wait(runner.submit("count", {"n": 50}).id)
+    assert done.status == "done" and done.result["sum"] == 1275 and done.result["pid"] != os.getpid()
     assert done.done == done.total == 50 and done.fraction == 1.0 and done.stage == "counting"
-    reopened = JobRunner(tmp_path, {"count": counting})  # e.g. after a page reload or a new session
-    assert reopened.get(job.id).result == {"sum": 1275}
-    assert reopened.find("count", {"n": 50}).id == job.id
+    again = runner.wait(runner.submit("count", {"n": 3}).id)
+    assert again.result["pid"] == done.result["pid"]  # one worker, kept between jobs (models stay loaded)
+    reopened = JobRunner(tmp_path, KINDS)  # e.g. after a page reload or a new session
+    assert reopened.get(done.id).result["sum"] == 1275
+    assert reopened.find("count", {"n": 50}).id == done.id
 
 
-def test_failures_are_one_clear_line(tmp_path):
-    runner = JobRunner(tmp_path, {"fail": failing, "bug": buggy})
+def test_the_factory_gets_the_runner_arguments(tmp_path):
+    runner = JobRunner(tmp_path, KINDS, "x_")
+    try:
+        assert runner.wait(runner.submit("x_count", {"n": 2}).id).result["sum"] == 3
+    finally:
+        runner.close()
+
+
+def test_failures_are_one_clear_line(runner, tmp_path):
     assert runner.wait(runner.submit("fail", {}).id).message == "the video is truncated"
     bug = runner.wait(runner.submit("bug", {}).id)
     assert bug.status == "failed" and "KeyError" in bug.message and "Traceback" not in bug.message
     assert (tmp_path / bug.id / "error.log").read_text().startswith("Traceback")
-    with pytest.raises(DFEError, match="unknown job kind"):
-        runner.submit("nope", {})
+    assert "unknown job kind 'nope'" in runner.wait(runner.submit("nope", {}).id).message
 
 
-def test_an_identical_running_job_is_reused(tmp_path):
-    release = threading.Event()
-
-    def blocking(params, progress):
-        release.wait(10)
-        return {"ok": True}
-
-    runner = JobRunner(tmp_path, {"block": blocking})
-    first = runner.submit("block", {"video": "a.mp4"})
-    assert runner.submit("block", {"video": "a.mp4"}).id == first.id
-    other = runner.submit("block", {"video": "b.mp4"})
+def test_an_identical_running_job_is_reused(runner, tmp_path):
+    gate = tmp_path / "open"
+    first = runner.submit("block", {"gate": str(gate), "video": "a.mp4"})
+    assert runner.submit("block", {"gate": str(gate), "video": "a.mp4"}).id == first.id
+    other = runner.submit("block", {"gate": str(gate), "video": "b.mp4"})
     assert other.id != first.id
-    release.set()
+    gate.touch()
     assert runner.wait(other.id).status == "done"
-    assert runner.submit("block", {"video": "a.mp4"}).id != first.id  # finished: a new run
+    assert runner.submit("block", {"gate": str(gate), "video": "a.mp4"}).id != first.id  # finished: a new run
 
 
-def test_jobs_orphaned_by_a_stopped_server_are_marked_failed(tmp_path):
-    runner = JobRunner(tmp_path, {"count": counting})
+def test_a_dead_worker_fails_its_job_and_the_next_job_gets_a_new_one(runner, tmp_path):
+    gate = tmp_path / "open"
+    gate.touch()
+    killed = runner.wait(runner.submit("block", {"gate": str(gate), "die": True}).id)
+    assert killed.status == "failed" and "worker stopped" in killed.message
+    assert runner.wait(runner.submit("count", {"n": 4}).id).result["sum"] == 10
+
+
+def test_jobs_orphaned_by_a_stopped_server_are_marked_failed(runner, tmp_path):
     state = runner.get(runner.wait(runner.submit("count", {"n": 1}).id).id)
     state.status = "running"
     runner._write(state)
-    assert "interrupted" in JobRunner(tmp_path, {"count": counting}).get(state.id).message
+    assert "interrupted" in JobRunner(tmp_path, KINDS).get(state.id).message

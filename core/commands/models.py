@@ -66,13 +66,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"loaded {args.model_name} {version}: {model.count_params():,} parameters, input "
               f"{meta['input_signature']['shape']}, all {len(meta['files'])} files verified")
     elif args.action == "export":
-        from core.serialization import SAVED_MODEL_DIR, ModelSerializer
+        from core.serialization import ModelSerializer
         model, _, version = ModelSerializer.load_model(base_dir, args.model_name, args.version)
         if args.export_dir:
             print(ModelSerializer.export_for_inference(model, args.export_dir))
         else:
-            registry.add_files(version, lambda tmp: ModelSerializer.export_for_inference(model, tmp / SAVED_MODEL_DIR))
-            print(registry.path(version) / SAVED_MODEL_DIR)
+            print(ModelSerializer.add_saved_model(model, base_dir, version, args.model_name))
     elif args.action == "alias":
         if args.remove:
             registry.remove_alias(args.alias)

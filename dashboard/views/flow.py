@@ -12,7 +12,6 @@ from core.flow_stats import direction_histogram, mean_magnitude
 from core.flow_store import data_path, find_complete, load_flow
 from core.flow_viz import quiver_overlay
 from core.video import I3D_FLOW_TRANSFORM, read_frame
-from core.workspace_jobs import flow_preview_path
 from dashboard.common import follow_job, runner, video_picker, workspace
 
 st.title("Optical flow")
@@ -54,7 +53,7 @@ try:
     original, coded = st.columns(2)
     original.video(str(video))
     original.caption("The video")
-    preview = flow_preview_path(workspace(), method, video.stem)
+    preview = workspace().flow_preview(method, video.stem)
     if preview.exists():
         coded.video(str(preview))
         coded.caption("Its optical flow, colour-coded (H.264)")

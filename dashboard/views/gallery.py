@@ -6,8 +6,7 @@ import numpy as np
 import streamlit as st
 
 from core.endpoints import ALIASES, ENDPOINT_ORDER
-from core.visualization import ActivationViews
-from core.workspace_jobs import gallery_folder
+from core.activation_views import ActivationViews
 from dashboard.common import follow_job, model_version_picker, runner, video_picker, workspace
 
 st.title("Temporal visualisation gallery")
@@ -37,7 +36,7 @@ if st.button("Generate views", type="primary"):
 follow_job("gallery", request, "Could not draw the views")
 job = runner().find("gallery", request)
 if job is not None and job.status == "done":
-    folder = gallery_folder(workspace(), video.stem, job.result["layer"], job.result["window"]["index"], indices)
+    folder = workspace().gallery_folder(video.stem, job.result["layer"], job.result["window"]["index"], indices)
     activations = np.load(folder / "activations.npy")[None]
     visualizer = ActivationViews(job.result["layer"], job.result["fps"])
     st.subheader(f"{job.result['layer']}, window {job.result['window']['index']} "
@@ -45,8 +44,7 @@ if job is not None and job.status == "done":
     evolution, surface = st.columns(2)
     evolution.plotly_chart(visualizer.temporal_evolution_plotly(activations, indices), width="stretch")
     surface.plotly_chart(visualizer.activation_3d_plotly(activations, indices[0]), width="stretch")
-    st.plotly_chart(visualizer.activation_heatmap_plotly(activations, indices[0]), width="stretch",
-                    theme=None)  # keep the figure's Inferno scale (Streamlit's theme recolours low values)
+    st.plotly_chart(visualizer.activation_heatmap_plotly(activations, indices[0]), width="stretch")
 
 st.subheader("Gallery")
 root = workspace().root / "gallery" / video.stem

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import uuid
 
 import pandas as pd
 import streamlit as st
 
 from core.errors import DFEError
-from core.model_registry import ModelRegistry
+from core.model_registry import SAVED_MODEL_DIR, ModelRegistry
 from core.registry_view import metadata_diff, version_rows
-from core.serialization import SAVED_MODEL_DIR, ModelSerializer
 from core.motion_dataset import MOTIONS
 from core.settings import load_settings
-from dashboard.common import follow_job, runner
+from core.workspace import safe_file_name
+from dashboard.common import follow_job, runner, workspace
 
 MODEL_NAME = "dynamic_feature_extractor"
 model_dir = load_settings().model_dir
@@ -76,10 +75,17 @@ try:
     st.subheader("Import")
     upload = st.file_uploader("A legacy full-model .h5 (converted to .keras as a new version)", type=["h5"])
     if upload is not None and st.button("Import"):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / Path(upload.name).name
-            path.write_bytes(upload.getvalue())
-            st.success(f"imported as {ModelSerializer.import_legacy_h5(path, model_dir, MODEL_NAME)}")
+        folder = workspace().root / "imports" / uuid.uuid4().hex[:12]
+        folder.mkdir(parents=True)
+        path = folder / safe_file_name(upload.name)
+        path.write_bytes(upload.getvalue())
+        st.session_state["import_request"] = {"path": str(path)}
+        runner().submit("import_h5", st.session_state["import_request"])
+    if "import_request" in st.session_state:
+        follow_job("import_h5", st.session_state["import_request"], "Import failed")
+        job = runner().find("import_h5", st.session_state["import_request"])
+        if job is not None and job.status == "done":
+            st.success(f"imported as {job.result['version']}")
 
     if versions:
         st.subheader("Fine-tune a new version")
@@ -87,7 +93,9 @@ try:
                    "lower blocks stay frozen); the result is saved here as a new version with its metrics. "
                    "Your own class folders: `python -m core extractor --mode implement --data_dir DIR`.")
         base_column, data_column = st.columns(2)
-        base = base_column.selectbox("Start from", versions, key="fine-tune-base")
+        default_version = registry.aliases().get("default")
+        base = base_column.selectbox("Start from", versions, key="fine-tune-base",
+                                     index=versions.index(default_version) if default_version in versions else 0)
         motions = data_column.multiselect("Motions (classes)", MOTIONS, default=list(MOTIONS), key="fine-tune-motions")
         scenes = data_column.number_input("Scenes per motion", min_value=2, max_value=8, value=3, key="fine-tune-scenes")
         epochs = base_column.number_input("Epochs (at most; early stopping)", min_value=1, max_value=50, value=8,
@@ -101,6 +109,8 @@ try:
         if st.button("Start fine-tuning", key="fine-tune-start", disabled=len(motions) < 2,
                      help="needs at least two motions" if len(motions) < 2 else None):
             runner().submit("fine_tune", request)
+            st.session_state["fine_tune_request"] = request  # the new version changes the choices above
+        request = st.session_state.get("fine_tune_request", request)
         follow_job("fine_tune", request, "Fine-tuning failed")
         job = runner().find("fine_tune", request)
         if job is not None and job.status == "done":

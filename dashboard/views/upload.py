@@ -21,9 +21,10 @@ for file in files or []:
         try:
             path = workspace().add_video(file.name, file.getvalue())
             handled[file.file_id] = ("ok", f"{file.name} added as {path.name}")
+            st.session_state["selected_video"] = path.name  # the other pages open on the newest upload
         except UploadError as error:
             handled[file.file_id] = ("error", str(error))
     kind, message = handled[file.file_id]
     (st.success if kind == "ok" else st.error)(message)
 if files:
-    st.caption("The new videos are listed on the Library page.")
+    st.caption("The new videos are listed on the Library page; the other pages open on the last one added.")
