@@ -50,3 +50,17 @@ def middlebury_dir() -> Path:
     if not (MIDDLEBURY / "Venus" / "flow10.flo").exists():
         pytest.skip(f"Middlebury data not found at {MIDDLEBURY}")
     return MIDDLEBURY
+
+
+@pytest.fixture(scope="module")
+def registry_dir(tmp_path_factory):
+    """A registry with two random-weight I3D versions, the first under the alias `default`."""
+    from core.flow_init import build_flow_i3d
+    from core.model_registry import ModelRegistry
+    from core.serialization import ModelSerializer
+    models = tmp_path_factory.mktemp("models")
+    version = ModelSerializer(build_flow_i3d("random"), "dynamic_feature_extractor").save_model(models)
+    ModelRegistry(models, "dynamic_feature_extractor").set_alias("default", version.rsplit("/", 1)[1])
+    ModelSerializer(build_flow_i3d("random", seed=1), "dynamic_feature_extractor").save_model(
+        models, {"description": "second random init"})
+    return models
