@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv with Python 3.11 and install the pinned requirements (skipped when unchanged).
-# Usage: scripts/setup.sh [requirements file]   (default: requirements.txt)
+# Usage: scripts/setup.sh [requirements file]   (default: requirements.txt; requirements-test.txt adds
+# the test tools, requirements-gpu.txt TensorFlow's CUDA libraries). The Dockerfile runs this script too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requirements="${1:-requirements.txt}"
@@ -35,5 +36,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 
-# Convert the pretrained weights once into assets/weights (checked by sha256 on every run).
-.venv/bin/python -m core weights prepare
+# Convert the pretrained weights once into assets/weights (checked by sha256 on every run) and
+# register the default model. DFE_SKIP_WEIGHTS=1 stops after the packages (the Dockerfile's first layer).
+if [ "${DFE_SKIP_WEIGHTS:-0}" != "1" ]; then
+  .venv/bin/python -m core weights prepare
+fi

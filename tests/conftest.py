@@ -1,9 +1,14 @@
-"""Shared fixtures: small synthetic videos with known motion, written by the real encoder."""
+"""Shared fixtures: small synthetic videos with known motion, written by the real encoder, a small
+model registry, and helpers for tests that start a server."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +69,23 @@ def registry_dir(tmp_path_factory):
     ModelSerializer(build_flow_i3d("random", seed=1), "dynamic_feature_extractor").save_model(
         models, {"description": "second random init"})
     return models
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(url: str, server: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {server.returncode}: {server.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url}/_stcore/health did not answer ok in {seconds} s")
