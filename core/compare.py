@@ -53,6 +53,13 @@ def project(feature_sets: Sequence[FeatureSet], method: str = "pca", seed: int =
     return Projection(coordinates, videos, windows, centres)
 
 
+def window_labels(feature_sets: Sequence[FeatureSet], missing: str = "(no RGB stream)") -> list[str]:
+    """Each window's Kinetics top-1 label (from the RGB stream's predictions), in `project`'s order;
+    `missing` for videos extracted without the RGB stream."""
+    return [top5[0]["label"] if f.predictions else missing
+            for f in feature_sets for top5 in (f.predictions or [None] * len(f.windows))]
+
+
 def similar_windows(feature_sets: Sequence[FeatureSet], video: str, window: int, count: int = 5,
                     other_videos_only: bool = True) -> list[dict]:
     """The `count` windows most similar (cosine) to window `window` of `video`."""

@@ -163,6 +163,8 @@ def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, m
     assert table["video"].iloc[0] == "left2" and "right" not in list(table["video"])[:4]
     app.radio[0].set_value("tsne").run()
     assert not app.exception
+    app.radio[1].set_value("Kinetics top-1 label").run()
+    assert not app.exception and len(app.get("plotly_chart")) == 1
 
 
 def test_evaluate_page_evaluates_two_versions_on_the_same_data_and_compares_them(workspace_dir, registry_dir,

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.compare import project, similar_windows
+from core.compare import project, similar_windows, window_labels
 from core.feature_store import read_features
 from dashboard.common import workspace
 
@@ -20,14 +20,18 @@ if len(available) < 1:
     st.stop()
 chosen = st.multiselect("Videos", list(available), default=list(available)[:6])
 method = st.radio("Projection", ["pca", "tsne"], horizontal=True, help="t-SNE keeps local neighbourhoods")
+colour = st.radio("Colour by", ["video", "Kinetics top-1 label", "centre (ms)"], horizontal=True,
+                  help="labels come from the RGB stream: tick 'Kinetics-400 top-5' when extracting")
 if not chosen:
     st.stop()
 try:
     projection = project([available[n] for n in chosen], method)
     frame = pd.DataFrame({"x": projection.coordinates[:, 0], "y": projection.coordinates[:, 1],
                           "video": projection.videos, "window": projection.windows,
-                          "centre (ms)": projection.centres_ms})
-    figure = px.scatter(frame, x="x", y="y", color="video", hover_data=["window", "centre (ms)"],
+                          "centre (ms)": projection.centres_ms,
+                          "Kinetics top-1 label": window_labels([available[n] for n in chosen])})
+    figure = px.scatter(frame, x="x", y="y", color=colour, hover_data=["video", "window", "centre (ms)",
+                                                                      "Kinetics top-1 label"],
                         title=f"Windows of {len(chosen)} video(s), {method.upper()}")
     st.plotly_chart(figure, width="stretch")
     st.subheader("Videos with similar motion")
