@@ -91,7 +91,9 @@ class DynamicFeatureExtractor:
         self.config = config or load_config(config_path)
         settings = self.config.model
         self.endpoint = resolve_endpoint(settings.endpoint)
-        self.precision = resolve_precision(self.config.inference.precision, self.config.inference.device)
+        # A given model computes in its own dtype policy (registry models are float32).
+        self.precision = (model.dtype_policy.name if model is not None else
+                          resolve_precision(self.config.inference.precision, self.config.inference.device))
         precision = self.precision
         with _device_scope(self.config.inference.device):
             self.model = model or build_flow_i3d(settings.weights, settings.seed, settings.channels,

@@ -177,3 +177,9 @@ def test_device_choice(extractor):
         with pytest.raises(DeviceError, match="sees no GPU"):
             DynamicFeatureExtractor(config=ExtractorConfig(
                 model=SMALL.model, inference=InferenceSection(device="gpu")), model=extractor.model)
+
+
+def test_a_given_model_records_the_precision_it_really_computes_in(extractor):
+    given = DynamicFeatureExtractor(config=ExtractorConfig(model=SMALL.model, inference=InferenceSection(
+        precision="mixed_bfloat16")), model=extractor.model)  # a float32 model, e.g. from the registry
+    assert given.precision == "float32" and given.settings()["precision"] == "float32"

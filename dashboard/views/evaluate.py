@@ -47,12 +47,16 @@ if st.button("Evaluate", type="primary"):
     runner().submit("evaluate", request)
 follow_job("evaluate", request, "Evaluation failed")
 
-reports = {f"{p.parent.parent.name} / {p.parent.name}": p
-           for p in sorted(workspace().evaluations_dir.glob("*/*/report.json"))}
+reports, loaded = {}, {}
+for path in sorted(workspace().evaluations_dir.glob("*/*/report.json")):
+    name = f"{path.parent.parent.name} / {path.parent.name}"
+    try:
+        loaded[name], reports[name] = json.loads(path.read_text()), path
+    except (OSError, ValueError) as error:
+        st.warning(f"Skipped the unreadable report {name} ({error}); evaluate again to replace it.")
 if not reports:
     st.info("No evaluation yet: choose a dataset and a version, then press **Evaluate**.")
     st.stop()
-loaded = {name: json.loads(path.read_text()) for name, path in reports.items()}
 st.subheader("Evaluations so far")
 st.dataframe(pd.DataFrame([{"dataset / run": name, **report_metrics(report)} for name, report in loaded.items()]),
              hide_index=True, width="stretch")
