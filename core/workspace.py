@@ -91,8 +91,12 @@ class Workspace:
         """The colour-coded H.264 preview of a video's stored flow."""
         return self.flow_dir(method) / f"{video_stem}_color.mp4"
 
+    def gallery_dir(self, video_stem: str) -> Path:
+        """Everything the visualisation gallery drew for a video."""
+        return self.root / "gallery" / video_stem
+
     def gallery_folder(self, video_stem: str, layer: str, window: int, features: list[int]) -> Path:
-        return self.root / "gallery" / video_stem / f"{layer}_w{window}_{'-'.join(map(str, features))}"
+        return self.gallery_dir(video_stem) / f"{layer}_w{window}_{'-'.join(map(str, features))}"
 
     def dataset_dir(self, spec: dict[str, Any]) -> Path:
         """The folder of a dataset choice: `{"kind": "library"}` is the videos folder (unlabelled);
@@ -158,13 +162,15 @@ class Workspace:
         return target
 
     def delete_video(self, video: Path) -> None:
-        """Delete a video and everything derived from it (flow of every method, previews, features)."""
+        """Delete a video and everything derived from it (flow of every method, previews, features,
+        gallery views)."""
         for method in FLOW_METHODS:
             remove_flow(self.flow_dir(method), video.stem)
             self.flow_preview(method, video.stem).unlink(missing_ok=True)
         for path in feature_paths(self.features_dir, video.stem):
             path.unlink(missing_ok=True)
         shutil.rmtree(self.features_dir / "flow" / video.stem, ignore_errors=True)
+        shutil.rmtree(self.gallery_dir(video.stem), ignore_errors=True)
         video.unlink(missing_ok=True)
 
 

@@ -27,13 +27,17 @@ def test_add_video_checks_and_never_overwrites(tmp_path, demo_video, one_frame_v
     assert sorted(p.name for p in workspace.videos_dir.iterdir()) == ["clip.mp4", "clip_1.mp4"]
 
 
-def test_delete_removes_the_video_and_its_flow(tmp_path, demo_video):
+def test_delete_removes_the_video_its_flow_and_its_gallery(tmp_path, demo_video):
     workspace = Workspace(tmp_path)
     video = workspace.add_video("demo.mp4", demo_video.read_bytes())
     compute_video_flow(video, workspace.flow_dir("dis"), FlowJob(method="dis"))
     assert set(workspace.status(video).flow) == {"dis"}
+    drawn = workspace.gallery_folder(video.stem, "Mixed_4f", 0, [1, 2])
+    drawn.mkdir(parents=True)
+    (drawn / "feature_heatmap.png").write_bytes(b"png")
     workspace.delete_video(video)
     assert not video.exists() and not any(workspace.flow_dir("dis").iterdir())
+    assert not workspace.gallery_dir(video.stem).exists()
 
 
 def test_read_frame_seeks_to_the_frame(demo_video):

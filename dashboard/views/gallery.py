@@ -47,7 +47,7 @@ if job is not None and job.status == "done":
     st.plotly_chart(visualizer.activation_heatmap_plotly(activations, indices[0]), width="stretch")
 
 st.subheader("Gallery")
-root = workspace().root / "gallery" / video.stem
+root = workspace().gallery_dir(video.stem)
 images = sorted(p for p in root.glob("*/*") if p.suffix in (".png", ".gif")) if root.exists() else []
 if not images:
     st.info("Nothing generated for this video yet.")
