@@ -2,6 +2,8 @@
 
 - `workspace` (env `DFE_WORKSPACE`): uploaded videos, flow, features, jobs and galleries.
 - `model_dir` (env `DFE_MODEL_DIR`): the model registry's base folder.
+- `demo_results` (env `DFE_DEMO_RESULTS`, true/false): a new workspace gets the demo video's flow and
+  features computed in the background, so a first-time user sees results at once.
 """
 
 from __future__ import annotations
@@ -25,9 +27,21 @@ class ConfigError(DFEError, ValueError):
 class AppSettings:
     workspace: Path = Path("workspace")
     model_dir: Path = Path("results/model_checkpoints")
+    demo_results: bool = True
 
 
-_ENVIRONMENT = {"workspace": "DFE_WORKSPACE", "model_dir": "DFE_MODEL_DIR"}
+_ENVIRONMENT = {"workspace": "DFE_WORKSPACE", "model_dir": "DFE_MODEL_DIR", "demo_results": "DFE_DEMO_RESULTS"}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _typed(key: str, value) -> Path | bool:
+    if key != "demo_results":
+        return Path(value)
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in _TRUE + _FALSE:
+        return str(value).strip().lower() in _TRUE
+    raise ConfigError(f"{key} must be true or false, got {value!r}")
 
 
 def load_settings(config_path: str | os.PathLike | None = None) -> AppSettings:
@@ -48,4 +62,4 @@ def load_settings(config_path: str | os.PathLike | None = None) -> AppSettings:
     for key, variable in _ENVIRONMENT.items():
         if os.environ.get(variable):
             values[key] = os.environ[variable]
-    return AppSettings(**{key: Path(value) for key, value in values.items()})
+    return AppSettings(**{key: _typed(key, value) for key, value in values.items()})

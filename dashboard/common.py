@@ -11,21 +11,32 @@ from core.settings import load_settings
 from core.workspace import Workspace, workspace_runner
 
 
+# The demo video's results on a new workspace: flow, then features with the default model.
+DEMO_JOBS = (("flow", {"method": "dis", "params": {}}),
+             ("features", {"version": "default", "flow_method": "dis", "sequence_length": 16, "stride": 8,
+                           "endpoint": "Features", "rgb": False}))
+
+
 @st.cache_resource
-def _workspace(root: str) -> Workspace:
+def _workspace(root: str, model_dir: str, demo_results: bool) -> Workspace:
     workspace = Workspace(root)
-    workspace.ensure_demo_video()
+    demo = workspace.ensure_demo_video()
+    if demo is not None and demo_results:
+        for kind, request in DEMO_JOBS:
+            _runner(root, model_dir).submit(kind, {"video": demo.name, **request})
     return workspace
 
 
 def workspace() -> Workspace:
-    """The configured workspace (DFE_WORKSPACE or config/app.yaml), with the demo video in it."""
-    return _workspace(str(load_settings().workspace))
+    """The configured workspace (DFE_WORKSPACE or config/app.yaml); a new one gets the demo video
+    and, with `demo_results`, its flow and features computed in the background."""
+    settings = load_settings()
+    return _workspace(str(settings.workspace), str(settings.model_dir), settings.demo_results)
 
 
 @st.cache_resource
 def _runner(root: str, model_dir: str):
-    return workspace_runner(_workspace(root), model_dir)
+    return workspace_runner(Workspace(root), model_dir)
 
 
 def runner():

@@ -135,3 +135,7 @@ def test_a_user_goes_from_upload_to_a_new_model_version(server, page, registry_d
     shoot(page, "8_models")
     versions = ModelRegistry(registry_dir, "dynamic_feature_extractor").versions()
     assert len(versions) == 3 and page.get_by_text(f"new version {versions[-1]}").count() == 1
+
+    open_page(page, "Library", "Library")  # the demo's flow and features were computed on first start
+    page.get_by_text("Features: yes").first.wait_for()
+    shoot(page, "9_library_with_results")

@@ -37,3 +37,14 @@ def test_new_workspace_gets_the_demo_video_once(tmp_path):
     assert created is not None and created.exists()
     assert workspace.ensure_demo_video() is None
     assert workspace.videos() == [created]
+
+
+def test_demo_results_is_a_switch(monkeypatch, tmp_path):
+    assert load_settings().demo_results is True
+    monkeypatch.setenv("DFE_DEMO_RESULTS", "off")
+    assert load_settings().demo_results is False
+    config = tmp_path / "app.yaml"
+    config.write_text("demo_results: maybe\n")
+    monkeypatch.delenv("DFE_DEMO_RESULTS")
+    with pytest.raises(ConfigError, match="true or false"):
+        load_settings(config)

@@ -9,8 +9,9 @@ from core.video import FrameTransform, probe_video, read_frame
 from dashboard.common import workspace
 
 st.title("Library")
-st.caption("Every video in the workspace and what has been computed for it. The demo video is created "
-           "in an empty workspace so there is always something to explore.")
+st.caption("Every video in the workspace and what has been computed for it. An empty workspace gets the "
+           "demo video, with its flow and features computed in the background, so there is always "
+           "something to explore.")
 
 videos = workspace().videos()
 st.write(f"**{len(videos)} video(s)** in `{workspace().root}`")
