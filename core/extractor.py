@@ -51,6 +51,12 @@ def cpu_has_bfloat16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def compute_policy(model: keras.Model) -> str:
+    """The dtype policy a built I3D computes in: that of its convolutions (the model object's own
+    policy stays float32 under mixed precision)."""
+    return next(layer.dtype_policy.name for layer in model.layers if isinstance(layer, keras.layers.Conv3D))
+
+
 def resolve_precision(precision: str, device: str) -> str:
     """The Keras dtype policy for `precision`; "auto" is mixed_bfloat16 on a CPU with native bfloat16
     (measured: ~1.7x float32, features within cosine 0.9999, benchmarks/extractor_speed.py), else
@@ -91,8 +97,8 @@ class DynamicFeatureExtractor:
         self.config = config or load_config(config_path)
         settings = self.config.model
         self.endpoint = resolve_endpoint(settings.endpoint)
-        # A given model computes in its own dtype policy (registry models are float32).
-        self.precision = (model.dtype_policy.name if model is not None else
+        # A given model computes in its layers' dtype policy (registry models are float32).
+        self.precision = (compute_policy(model) if model is not None else
                           resolve_precision(self.config.inference.precision, self.config.inference.device))
         precision = self.precision
         with _device_scope(self.config.inference.device):

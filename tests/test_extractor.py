@@ -183,3 +183,6 @@ def test_a_given_model_records_the_precision_it_really_computes_in(extractor):
     given = DynamicFeatureExtractor(config=ExtractorConfig(model=SMALL.model, inference=InferenceSection(
         precision="mixed_bfloat16")), model=extractor.model)  # a float32 model, e.g. from the registry
     assert given.precision == "float32" and given.settings()["precision"] == "float32"
+    from core.flow_init import build_flow_i3d
+    mixed = build_flow_i3d("random", size=None, dtype="mixed_bfloat16")
+    assert DynamicFeatureExtractor(config=ExtractorConfig(model=SMALL.model), model=mixed).precision == "mixed_bfloat16"
