@@ -35,7 +35,7 @@ from core.batch_inputs import find_batch_inputs
 from core.batch_local import LocalEngine
 from core.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
 from core.flow import available_cpus
-from core.model_registry import ModelRegistry, RegistryError
+from core.model_registry import MODEL_NAME, ModelRegistry, RegistryError
 from core.sequences import window_starts
 from core.settings import load_settings
 from core.synthetic import make_demo_video
@@ -50,14 +50,14 @@ def model_dir(tmp: Path) -> Path:
     """The registry with a `default` version: the configured one, or a temporary one with random weights."""
     configured = load_settings().model_dir
     try:
-        ModelRegistry(configured, "dynamic_feature_extractor").resolve("default")
+        ModelRegistry(configured, MODEL_NAME).resolve("default")
         return configured
     except RegistryError:
         from core.extractor import DynamicFeatureExtractor
 
         path = DynamicFeatureExtractor(config=ExtractorConfig(model=ModelSection(weights="random"))
                                        ).save_model_with_serializer(tmp / "models")
-        ModelRegistry(tmp / "models", "dynamic_feature_extractor").set_alias("default", Path(path).name)
+        ModelRegistry(tmp / "models", MODEL_NAME).set_alias("default", Path(path).name)
         return tmp / "models"
 
 

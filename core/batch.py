@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any, Generator, Iterator, Protocol
 
 from core.batch_inputs import BatchItem
-from core.batch_records import (MODEL_NAME, BatchSpec, VideoResult, is_done, manifest_entry, read_done,
+from core.batch_records import (BatchSpec, VideoResult, is_done, manifest_entry, read_done,
                                 write_manifest)
 from core.config import ExtractorConfig
 from core.errors import DFEError
 from core.flow_methods import get_method
-from core.model_registry import WEIGHTS_FILE, ModelRegistry
+from core.model_registry import MODEL_NAME, WEIGHTS_FILE, ModelRegistry
 from core.progress import ProgressCallback, no_progress
 
 LOCK_FILE = ".batch.lock"

@@ -28,10 +28,10 @@ from core.atomic import sha256_of, write_json_atomic
 from core.config import ExtractorConfig
 from core.flow_pipeline import FlowJob
 from core.flow_store import SourceFingerprint
+from core.model_registry import MODEL_NAME
 
 DONE_FILE = "done.json"
 MANIFEST_FILE = "manifest.json"
-MODEL_NAME = "dynamic_feature_extractor"
 
 
 @dataclass(frozen=True)

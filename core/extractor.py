@@ -32,6 +32,7 @@ from core.flow_init import build_flow_i3d, read_motion_adapted_metrics
 from core.flow_pipeline import FlowJob, compute_video_flow
 from core.flow_store import load_flow
 from core.i3d import endpoint_model
+from core.model_registry import MODEL_NAME
 from core.progress import ProgressCallback, no_progress
 from core.rgb_stream import RGBStream, top_k
 from core.serialization import ModelSerializer
@@ -125,7 +126,7 @@ class DynamicFeatureExtractor:
                 "model_name": self.model.name}
 
     def save_model_with_serializer(self, base_dir: str | os.PathLike, metadata: dict[str, Any] | None = None,
-                                   model_name: str = "dynamic_feature_extractor", export: bool = False) -> str:
+                                   model_name: str = MODEL_NAME, export: bool = False) -> str:
         """Save `model` as a new registry version (see `core.serialization`) with this extractor's
         config, weights source and, for motion_adapted weights, their measured metrics; returns the
         version's folder."""

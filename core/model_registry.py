@@ -35,6 +35,7 @@ METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.h5"
 SAVED_MODEL_DIR = "saved_model"  # a version's optional TensorFlow SavedModel export
 REGISTRY_FILE = "registry.json"
+MODEL_NAME = "dynamic_feature_extractor"  # the registry name of the project's extractor model
 
 
 class RegistryError(DFEError):

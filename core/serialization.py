@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.model_registry import SAVED_MODEL_DIR, WEIGHTS_FILE, ModelRegistry, RegistryError
+from core.model_registry import MODEL_NAME, SAVED_MODEL_DIR, WEIGHTS_FILE, ModelRegistry, RegistryError
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_FILE = "model.keras"
@@ -64,7 +64,7 @@ def describe(model: keras.Model, metadata: dict[str, Any] | None) -> dict[str, A
 class ModelSerializer:
     """Versions of `model` saved under `base_dir/<model_name>/`."""
 
-    def __init__(self, model: keras.Model, model_name: str = "dynamic_feature_extractor") -> None:
+    def __init__(self, model: keras.Model, model_name: str = MODEL_NAME) -> None:
         self.model = model
         self.model_name = model_name
 
@@ -86,12 +86,12 @@ class ModelSerializer:
         return str(registry.root / name)
 
     @staticmethod
-    def list_available_versions(base_dir: str | os.PathLike, model_name: str = "dynamic_feature_extractor") -> list[str]:
+    def list_available_versions(base_dir: str | os.PathLike, model_name: str = MODEL_NAME) -> list[str]:
         """Complete versions, oldest first."""
         return ModelRegistry(base_dir, model_name).versions()
 
     @staticmethod
-    def load_model(base_dir: str | os.PathLike, model_name: str = "dynamic_feature_extractor",
+    def load_model(base_dir: str | os.PathLike, model_name: str = MODEL_NAME,
                    version: str | None = None) -> tuple[keras.Model, dict[str, Any], str]:
         """(model, metadata, version) of a version, alias, or the latest; files are verified first."""
         registry = ModelRegistry(base_dir, model_name)
@@ -104,7 +104,7 @@ class ModelSerializer:
 
     @staticmethod
     def load_latest_model(base_dir: str | os.PathLike,
-                          model_name: str = "dynamic_feature_extractor") -> tuple[keras.Model, dict[str, Any], str]:
+                          model_name: str = MODEL_NAME) -> tuple[keras.Model, dict[str, Any], str]:
         """(model, metadata, version) of the newest version."""
         return ModelSerializer.load_model(base_dir, model_name, None)
 
@@ -129,7 +129,7 @@ class ModelSerializer:
 
     @staticmethod
     def add_saved_model(model: keras.Model, base_dir: str | os.PathLike, version: str,
-                        model_name: str = "dynamic_feature_extractor") -> Path:
+                        model_name: str = MODEL_NAME) -> Path:
         """Export `model` (the one loaded from `version`) into that registry version's folder, next
         to its other files (checksummed like them); returns the SavedModel folder."""
         registry = ModelRegistry(base_dir, model_name)
@@ -138,7 +138,7 @@ class ModelSerializer:
 
     @staticmethod
     def import_legacy_h5(path: str | os.PathLike, base_dir: str | os.PathLike,
-                         model_name: str = "dynamic_feature_extractor",
+                         model_name: str = MODEL_NAME,
                          metadata: dict[str, Any] | None = None) -> str:
         """Convert a legacy full-model `.h5` into a new version (`.keras`); returns the version."""
         try:

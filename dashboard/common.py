@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.model_registry import MODEL_NAME, ModelRegistry
 from core.settings import load_settings
 from core.workspace import Workspace, workspace_runner
 
@@ -60,13 +61,16 @@ def video_picker(label: str = "Video", key: str = "video"):
     return workspace().video(name)
 
 
+def registry() -> ModelRegistry:
+    """The configured model registry (DFE_MODEL_DIR or config/app.yaml) of the extractor model."""
+    return ModelRegistry(load_settings().model_dir, MODEL_NAME)
+
+
 def model_version_picker(column, help: str | None = None) -> str:
     """A select box of the registry's aliases and versions (newest first) in `column`; stops the page
     with a hint when the registry is empty."""
-    from core.model_registry import ModelRegistry
-
-    registry = ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor")
-    choices = list(registry.aliases()) + list(reversed(registry.versions()))
+    versions = registry()
+    choices = list(versions.aliases()) + list(reversed(versions.versions()))
     if not choices:
         st.warning("The model registry is empty: run `python -m core weights prepare` (set-up does it).")
         st.stop()

@@ -45,6 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _extractor(args: argparse.Namespace):
     from core.config import load_config
     from core.extractor import DynamicFeatureExtractor
+    from core.model_registry import MODEL_NAME
     from core.serialization import ModelSerializer
     from core.settings import load_settings
 
@@ -52,7 +53,7 @@ def _extractor(args: argparse.Namespace):
     config = load_config(args.config)
     if args.version is None:
         return DynamicFeatureExtractor(config=config)
-    model, _, version = ModelSerializer.load_model(args.model_dir, "dynamic_feature_extractor", args.version)
+    model, _, version = ModelSerializer.load_model(args.model_dir, MODEL_NAME, args.version)
     print(f"using registry version {version}")
     return DynamicFeatureExtractor(config=config, model=model)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from core.model_registry import ModelRegistry
+from core.model_registry import MODEL_NAME, ModelRegistry
 from core.registry_view import version_rows
 from core.settings import load_settings
 
@@ -15,7 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                    description="The versioned model registry (default folder: "
                                                "DFE_MODEL_DIR or config/app.yaml model_dir).")
     parser.add_argument("--base_dir", default=None, help="registry folder")
-    parser.add_argument("--model_name", default="dynamic_feature_extractor")
+    parser.add_argument("--model_name", default=MODEL_NAME)
     actions = parser.add_subparsers(dest="action", required=True, metavar="<action>")
     actions.add_parser("list", help="versions with their date, author, aliases, tags, size")
     show = actions.add_parser("show", help="the metadata of a version (JSON)")

@@ -44,11 +44,11 @@ def run(args: argparse.Namespace) -> int:
 def register_default_model(weights_sha256: str) -> str:
     """Put the default extractor's model in the registry once per weights file (alias `default`)."""
     from core.extractor import DynamicFeatureExtractor
-    from core.model_registry import ModelRegistry
+    from core.model_registry import MODEL_NAME, ModelRegistry
     from core.settings import load_settings
 
     model_dir = load_settings().model_dir
-    registry = ModelRegistry(model_dir, "dynamic_feature_extractor")
+    registry = ModelRegistry(model_dir, MODEL_NAME)
     for version in registry.versions():
         if registry.metadata(version).get("extra", {}).get("weights_sha256") == weights_sha256:
             registry.set_alias("default", version)

@@ -9,10 +9,9 @@ import streamlit as st
 
 from core.flow_methods import FLOW_METHODS
 from core.metrics import compare_reports, report_metrics
-from core.model_registry import ModelRegistry, RegistryError
+from core.model_registry import RegistryError
 from core.motion_dataset import MOTIONS
-from core.settings import load_settings
-from dashboard.common import follow_job, model_version_picker, runner, workspace
+from dashboard.common import follow_job, model_version_picker, registry, runner, workspace
 
 st.title("Evaluate")
 st.caption("How good are a model version's features? Discriminability on labelled clips (leave-one-out "
@@ -38,7 +37,7 @@ chosen = model_version_picker(left, help="evaluations are stored per version (an
 flow_method = right.selectbox("Optical flow", list(FLOW_METHODS), index=list(FLOW_METHODS).index("dis"))
 length = left.number_input("Window length (frames)", min_value=9, max_value=64, value=16)
 try:
-    version = ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor").resolve(chosen)
+    version = registry().resolve(chosen)
 except RegistryError as error:
     st.error(str(error))
     st.stop()

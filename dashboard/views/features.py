@@ -9,9 +9,8 @@ from core.endpoints import ALIASES, ENDPOINT_ORDER
 from core.feature_plots import features_time_heatmap_plotly, pca_trajectory_plotly, similarity_matrix_plotly
 from core.feature_store import feature_paths, read_features
 from core.flow_methods import FLOW_METHODS
-from core.model_registry import ModelRegistry, RegistryError
-from core.settings import load_settings
-from dashboard.common import follow_job, model_version_picker, runner, video_picker, workspace
+from core.model_registry import RegistryError
+from dashboard.common import follow_job, model_version_picker, registry, runner, video_picker, workspace
 
 st.title("Feature extraction")
 st.caption("Windows of the video's optical flow through the I3D flow stream: one feature vector per "
@@ -31,7 +30,7 @@ request = {"video": video.name, "version": version, "flow_method": flow_method, 
            "stride": int(stride), "endpoint": endpoint, "rgb": rgb}
 if st.button("Extract features", type="primary"):
     try:
-        ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor").resolve(version)
+        registry().resolve(version)
         runner().submit("features", request)
     except RegistryError as error:
         st.error(str(error))

@@ -8,19 +8,17 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import DFEError
-from core.model_registry import SAVED_MODEL_DIR, ModelRegistry
+from core.model_registry import SAVED_MODEL_DIR
 from core.registry_view import metadata_diff, version_rows
 from core.motion_dataset import MOTIONS
-from core.settings import load_settings
 from core.workspace import safe_file_name
 from dashboard.common import follow_job, runner, workspace
+from dashboard.common import registry as configured_registry
 
-MODEL_NAME = "dynamic_feature_extractor"
-model_dir = load_settings().model_dir
-registry = ModelRegistry(model_dir, MODEL_NAME)
+registry = configured_registry()
 
 st.title("Model versions")
-st.caption(f"The registry in `{model_dir}` ({MODEL_NAME}). Every version keeps its weights, metadata and a "
+st.caption(f"The registry in `{registry.root.parent}` ({registry.model_name}). Every version keeps its weights, metadata and a "
            "sha256 of each file; deleted versions are never reused.")
 if "models_message" in st.session_state:
     st.success(st.session_state.pop("models_message"))
