@@ -33,7 +33,7 @@ from core.flow_pipeline import FlowJob, compute_video_flow
 from core.flow_store import load_flow
 from core.flow_viz import flow_to_color
 from core.jobs import JobFunction
-from core.model_registry import ModelRegistry
+from core.model_registry import MODEL_NAME, ModelRegistry
 from core.motion_dataset import ensure_motion_dataset
 from core.progress import no_progress
 from core.sequences import cut_window, make_windows
@@ -44,8 +44,6 @@ from core.video_writer import write_video
 from core.workspace import Workspace
 
 Progress = Callable[[int, int | None, str], None]
-MODEL_NAME = "dynamic_feature_extractor"
-
 
 
 def preview_scale(flow: np.ndarray) -> float:
@@ -104,7 +102,6 @@ def features_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFu
     return run
 
 
-
 def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFunction:
     def run(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
         video = workspace.video(params["video"])
@@ -127,7 +124,6 @@ def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFun
                               progress=lambda done, total: progress(done, total, "drawing"))
         return {"folder": str(folder), "window": window.to_dict(), "layer": visualizer.layer_name, "fps": record.fps}
     return run
-
 
 
 def dataset_folder(workspace: Workspace, spec: dict[str, Any]) -> Path:
@@ -155,7 +151,6 @@ def evaluate_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFu
         def progress_for(sequence):
             progress(inputs[sequence.name], len(inputs), "features")
             return no_progress
-        progress(len(inputs), len(inputs), "metrics")
         output = workspace.evaluation_dir(params["dataset"], params["version"], params["flow_method"],
                                           params["sequence_length"])
         report = evaluate_folder(extractor, data_dir, output, progress_for)
