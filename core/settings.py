@@ -35,7 +35,8 @@ _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def _typed(key: str, value) -> Path | bool:
-    if key != "demo_results":
+    """`value` (from YAML or the environment) as the type of the setting's default."""
+    if not isinstance(getattr(AppSettings, key), bool):
         return Path(value)
     if isinstance(value, bool):
         return value
