@@ -88,11 +88,32 @@ def follow_job(kind: str, request: dict, failure: str) -> None:
         if job is None:
             return
         if not job.finished:
-            st.progress(job.fraction, text=f"{job.stage or 'queued'}: {job.done}/{job.total or '?'}")
+            st.progress(job.fraction, text=_progress_text(job))
         elif job.status == "failed":
             st.error(f"{failure}: {job.message}")
         elif st.session_state.get(done_key) != job.id:
             st.session_state[done_key] = job.id
             st.rerun(scope="app")
+
+    progress()
+
+
+def _progress_text(job) -> str:
+    return f"{job.stage or 'queued'}: {job.done}/{job.total or '?'}"
+
+
+def follow_running_jobs() -> None:
+    """Live progress of every queued or running job (refreshed every second, without rerunning the
+    page); when the last one finishes, the page reruns once to show what they computed."""
+
+    @st.fragment(run_every=1.0)
+    def progress() -> None:
+        running = [job for job in runner().list() if not job.finished]
+        for job in running:
+            st.progress(job.fraction, text=f"{job.kind} {job.params.get('video', '')} - {_progress_text(job)}")
+        if st.session_state.get("jobs-were-running") and not running:
+            st.session_state["jobs-were-running"] = False
+            st.rerun(scope="app")
+        st.session_state["jobs-were-running"] = bool(running)
 
     progress()

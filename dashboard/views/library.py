@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.errors import DFEError
 from core.video import FrameTransform, probe_video, read_frame
-from dashboard.common import workspace
+from dashboard.common import follow_running_jobs, workspace
 
 st.title("Library")
 st.caption("Every video in the workspace and what has been computed for it. An empty workspace gets the "
@@ -14,6 +14,7 @@ st.caption("Every video in the workspace and what has been computed for it. An e
            "something to explore.")
 
 videos = workspace().videos()
+follow_running_jobs()
 st.write(f"**{len(videos)} video(s)** in `{workspace().root}`")
 for video in videos:
     with st.container(border=True):
