@@ -24,21 +24,21 @@ just before the first round (3 s sample) is printed; the figures are clean only 
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 from pathlib import Path
 
 from benchmarks.common import argument_parser, machine_busy_pct, print_table, timed, write_json
-from core.batch import batch_spec, run_batch
-from core.batch_inputs import find_batch_inputs
-from core.batch_local import LocalEngine
-from core.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
-from core.flow import available_cpus
-from core.model_registry import MODEL_NAME, ModelRegistry, RegistryError
-from core.sequences import window_starts
-from core.settings import load_settings
-from core.synthetic import make_demo_video
+from core.common.process import configure_process
+from core.batch.run import batch_spec, run_batch
+from core.batch.inputs import find_batch_inputs
+from core.batch.local import LocalEngine
+from core.features.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
+from core.common.process import available_cpus
+from core.registry.versions import MODEL_NAME, ModelRegistry, RegistryError
+from core.features.sequences import window_starts
+from core.app.settings import load_settings
+from core.video.synthetic import make_demo_video
 
 CONFIG = ExtractorConfig(model=ModelSection(sequence_length=16, stride=8),
                          inference=InferenceSection(precision="float32"), flow=FlowSection(method="dis"))
@@ -53,7 +53,7 @@ def model_dir(tmp: Path) -> Path:
         ModelRegistry(configured, MODEL_NAME).resolve("default")
         return configured
     except RegistryError:
-        from core.extractor import DynamicFeatureExtractor
+        from core.features.extractor import DynamicFeatureExtractor
 
         path = DynamicFeatureExtractor(config=ExtractorConfig(model=ModelSection(weights="random"))
                                        ).save_model_with_serializer(tmp / "models")
@@ -67,7 +67,7 @@ def threads_of(workers: int, threads: int | None) -> int:
 
 def engine(name: str, workers: int, threads: int | None):
     if name == "ray":
-        from core.batch_ray import RayEngine
+        from core.batch.ray_engine import RayEngine
         return RayEngine(workers=workers)
     return LocalEngine(workers=workers, threads=threads)
 
@@ -112,14 +112,13 @@ def report(results: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    configure_process()
     parser = argument_parser(__doc__)
     parser.add_argument("--videos", type=int, default=8, help="demo videos (default 8)")
     parser.add_argument("--frames", type=int, default=64, help="frames per video (default 64)")
     parser.add_argument("--repeats", type=int, default=1, help="rounds of every configuration (default 1)")
     parser.add_argument("--engines", nargs="+", choices=("local", "ray"), default=["local", "ray"])
     args = parser.parse_args(argv)
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     configurations = [c for c in CONFIGURATIONS if c[0] in args.engines]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import cv2
 
-from core.flow import OpticalFlowComputer
-from core.flow_methods import PairFunction
+from core.flow.computer import OpticalFlowComputer
+from core.flow.methods import PairFunction
 
 
 def _calc(create: Callable[[], Any]) -> Callable[[], PairFunction]:

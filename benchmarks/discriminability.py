@@ -1,7 +1,7 @@
 """Discriminability of flow-stream features on a held-out split of the labelled motion dataset, for
-each initialisation and after fine-tuning (`core.training`) on the training split.
+each initialisation and after fine-tuning (`core.training.fine_tune`) on the training split.
 
-The dataset is written as class folders of H.264 clips (`core.motion_dataset.write_motion_dataset`):
+The dataset is written as class folders of H.264 clips (`core.training.motion_dataset.write_motion_dataset`):
 TRAIN scenes and EVAL scenes differ. Features are computed per window by the real pipeline (DIS
 flow), scored with `FeatureExtractorEvaluator` on EVAL only.
 
@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import argument_parser, print_table, write_json
-from core.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
-from core.extraction_jobs import extract_folder
-from core.extractor import DynamicFeatureExtractor
-from core.metrics import FeatureExtractorEvaluator
-from core.motion_dataset import MOTIONS, write_motion_dataset
-from core.training import TrainingConfig, fine_tune
+from core.common.process import configure_process
+from core.features.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
+from core.features.folders import extract_folder
+from core.features.extractor import DynamicFeatureExtractor
+from core.evaluation.metrics import FeatureExtractorEvaluator
+from core.training.motion_dataset import MOTIONS, write_motion_dataset
+from core.training.fine_tune import TrainingConfig, fine_tune
 
 METRICS = ("knn1_accuracy", "knn5_accuracy", "silhouette", "fisher_ratio", "linear_probe_accuracy")
 
@@ -41,6 +42,7 @@ def score(model: DynamicFeatureExtractor, eval_dir: Path, work: Path) -> dict[st
 
 
 def main() -> None:
+    configure_process()
     parser = argument_parser(__doc__)
     parser.add_argument("--train_scenes", type=int, default=4)
     parser.add_argument("--eval_scenes", type=int, default=3)

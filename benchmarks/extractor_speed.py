@@ -17,8 +17,9 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks.common import argument_parser, median_seconds, print_table, verdict, write_json
-from core.config import ExtractorConfig, InferenceSection, ModelSection
-from core.extractor import DynamicFeatureExtractor
+from core.common.process import configure_process
+from core.features.config import ExtractorConfig, InferenceSection, ModelSection
+from core.features.extractor import DynamicFeatureExtractor
 
 JAX_PYTHON = Path(".jaxenv/bin/python")
 
@@ -65,6 +66,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main() -> None:
+    configure_process()
     parser = argument_parser(__doc__)
     parser.add_argument("--frames", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--repeats", type=int, default=5)

@@ -1,6 +1,6 @@
 """Which flow-stream initialisation gives the best motion features? A camera-motion benchmark.
 
-Clips: the 10 camera motions of `core.motion_dataset` on generated scenes, flow by the real pipeline
+Clips: the 10 camera motions of `core.training.motion_dataset` on generated scenes, flow by the real pipeline
 (DIS). Adaptation (AdaBN, upper-block training) uses the TRAIN scenes; the score uses EVAL scenes
 never trained on, with fresh speeds: leave-one-out k-NN accuracy (cosine) of the 1024-d Features
 among the EVAL clips. The last row is the recipe set-up uses for the default (`motion_adapted`).
@@ -15,12 +15,15 @@ import time
 import numpy as np
 
 from benchmarks.common import argument_parser, print_table, write_json
-from core.flow import OpticalFlowComputer
-from core.flow_init import (adabn_on_clips, adapt_to_motion, build_flow_i3d, motion_knn_scores, motion_splits,
-                             preprocessed_clips)
+from core.common.process import configure_process
+from core.flow.computer import OpticalFlowComputer
+from core.training.motion_adapted import (adabn_on_clips, adapt_to_motion, motion_knn_scores, motion_splits,
+                                          preprocessed_clips)
+from core.weights.flow_stream import build_flow_i3d
 
 
 def main() -> None:
+    configure_process()
     parser = argument_parser(__doc__)
     parser.add_argument("--train_scenes", type=int, default=12)
     parser.add_argument("--eval_scenes", type=int, default=8)

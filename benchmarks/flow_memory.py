@@ -24,9 +24,10 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import argument_parser, print_table, verdict, write_json
-from core.flow_pipeline import FlowJob, compute_video_flow
-from core.synthetic import make_demo_video
-from core.video import I3D_FLOW_TRANSFORM, iter_frames, probe_video
+from core.common.process import configure_process
+from core.flow.pipeline import FlowJob, compute_video_flow
+from core.video.synthetic import make_demo_video
+from core.video.decode import I3D_FLOW_TRANSFORM, iter_frames, probe_video
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDEO_SIZE = (320, 240)
@@ -84,6 +85,7 @@ def report(results: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    configure_process()
     parser = argument_parser(__doc__)
     parser.add_argument("--frames", type=int, default=50, help="frames of the short clip (default 50)")
     parser.add_argument("--factor", type=int, default=10,

@@ -7,7 +7,8 @@ the same consecutive pairs of `[224, 224] uint8` frames and gives `[T-1, 224, 22
   raw     a plain OpenCV loop (one OpenCV object reused, OpenCV's default threading), stacked
   w1      OpticalFlowComputer(method, workers=1).compute_sequence(frames), default threading
   1 core  w1 with cv2.setNumThreads(1): the flow on one core, the baseline for the speedup
-  w2      OpticalFlowComputer(method, workers=2).compute_sequence(frames)
+  w2      OpticalFlowComputer(method, workers=2).compute_sequence(frames) with cv2.setNumThreads(1),
+          as the project's entry points set it (`core.common.process.configure_process`)
 
 Figures are pairs per second, each the median of the repeats after an untimed warm-up round; raw
 and w1 take turns within a round, and so do 1 core and w2. Targets: the pipeline's overhead (w1
@@ -28,10 +29,11 @@ import numpy as np
 
 from benchmarks.common import (VARIANTS, Variant, argument_parser, elsewhere_pct, median_seconds,
                                print_table, verdict, write_json)
-from core.flow import OpticalFlowComputer, available_cpus, opencv_threads
-from core.flow_methods import PairFunction
-from core.synthetic import make_demo_video
-from core.video import I3D_FLOW_TRANSFORM, iter_frames
+from core.common.process import available_cpus
+from core.flow.computer import OpticalFlowComputer
+from core.flow.methods import PairFunction
+from core.video.synthetic import make_demo_video
+from core.video.decode import I3D_FLOW_TRANSFORM, iter_frames
 
 SLOW_METHODS = ("tvl1", "deepflow", "rlof")
 OVERHEAD_TARGET_PCT = 10.0
@@ -52,12 +54,23 @@ def configurations(variant: Variant) -> list[dict[str, Callable[[list[np.ndarray
     raw = variant.raw()
     one_worker, two_workers = variant.computer(workers=1), variant.computer(workers=2)
 
-    def one_core(frames: list[np.ndarray]) -> np.ndarray:
-        with opencv_threads(1):
-            return one_worker.compute_sequence(frames)
+    def single_threaded_opencv(compute: Callable[[list[np.ndarray]], np.ndarray]):
+        return lambda frames: opencv_threads(1, lambda: compute(frames))
 
     return [{"raw": lambda frames: raw_sequence(raw, frames), "w1": one_worker.compute_sequence},
-            {"one_core": one_core, "w2": two_workers.compute_sequence}]
+            {"one_core": single_threaded_opencv(one_worker.compute_sequence),
+             "w2": single_threaded_opencv(two_workers.compute_sequence)}]
+
+
+def opencv_threads(count: int, work: Callable[[], np.ndarray]) -> np.ndarray:
+    """`work()` with OpenCV on `count` threads, then OpenCV's previous count again (this script runs
+    one thing at a time, so nothing else sees the change)."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        return work()
+    finally:
+        cv2.setNumThreads(previous)
 
 
 def workload(variant: Variant, frames: list[np.ndarray], args: argparse.Namespace
@@ -86,7 +99,7 @@ def measure_end_to_end(video: Path, pairs: int, repeats: int) -> list[dict]:
     runs = {"decode only: iter_frames, I3D transform":
             lambda: list(iter_frames(video, transform=I3D_FLOW_TRANSFORM)),
             f"decode + flow: compute_video(i3d=True), workers={computer.workers}":
-            lambda: computer.compute_video(video, i3d=True)}
+            lambda: opencv_threads(1, lambda: computer.compute_video(video, i3d=True))}
     return [{"stage": stage, "pairs": pairs, "pairs_per_s": pairs / elapsed}
             for stage, elapsed in median_seconds(runs, repeats).items()]
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import VARIANTS, Variant, argument_parser, print_table, timed, write_json
-from core.flow_accuracy import end_point_error, load_middlebury_pairs
+from core.common.process import configure_process
+from core.flow.accuracy import end_point_error, load_middlebury_pairs
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "middlebury"
 REFERENCE_EPE = {"farneback": 1.08, "dis fast": 0.75, "dis medium": 0.60, "tvl1": 0.92,
@@ -25,7 +26,7 @@ REFERENCE_EPE = {"farneback": 1.08, "dis fast": 0.75, "dis medium": 0.60, "tvl1"
 
 
 def load_pairs(root: Path) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-    """The Middlebury pairs under `root` (see `core.flow_accuracy`); exits if there are none."""
+    """The Middlebury pairs under `root` (see `core.flow.accuracy`); exits if there are none."""
     pairs = load_middlebury_pairs(root)
     if not pairs:
         raise SystemExit(f"no Middlebury pairs (*/flow10.flo) in {root}; pass --data DIR")
@@ -61,6 +62,7 @@ def report(results: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    configure_process()
     parser = argument_parser(__doc__, methods=True)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help=f"folder of Middlebury sequences (default {DEFAULT_DATA})")

@@ -58,3 +58,7 @@ class FlowFileError(FlowError):
 
 class SequenceError(DFEError, ValueError):
     """A window/sequence request cannot be satisfied (too short, bad length or stride)."""
+
+
+class ConfigError(DFEError, ValueError):
+    """A configuration file or setting is missing, malformed, or has unknown keys or wrong types."""

@@ -10,6 +10,10 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.common.process import configure_process  # noqa: E402 - needs the path above
+
+configure_process()
+
 st.set_page_config(page_title="Dynamic feature extractor", layout="wide")
 VIEWS = Path(__file__).resolve().parent / "views"
 navigation = st.navigation([

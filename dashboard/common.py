@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.model_registry import MODEL_NAME, ModelRegistry
-from core.settings import load_settings
-from core.workspace import Workspace, workspace_runner
+from core.registry.versions import MODEL_NAME, ModelRegistry
+from core.app.settings import load_settings
+from core.app.runner import workspace_runner
+from core.app.workspace import Workspace
 
 
 # The demo video's results on a new workspace: flow, then features with the default model.

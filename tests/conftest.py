@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-from core.synthetic import make_demo_video, translating_frames  # noqa: E402
-from core.video_writer import write_video  # noqa: E402
+from core.video.synthetic import make_demo_video, translating_frames  # noqa: E402
+from core.video.writer import write_video  # noqa: E402
 
 SHARED_DATA = Path(os.environ.get("DFE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 MIDDLEBURY = SHARED_DATA / "middlebury"
@@ -60,9 +60,9 @@ def middlebury_dir() -> Path:
 @pytest.fixture(scope="module")
 def registry_dir(tmp_path_factory):
     """A registry with two random-weight I3D versions, the first under the alias `default`."""
-    from core.flow_init import build_flow_i3d
-    from core.model_registry import ModelRegistry
-    from core.serialization import ModelSerializer
+    from core.weights.flow_stream import build_flow_i3d
+    from core.registry.versions import ModelRegistry
+    from core.registry.serializer import ModelSerializer
     models = tmp_path_factory.mktemp("models")
     version = ModelSerializer(build_flow_i3d("random"), "dynamic_feature_extractor").save_model(models)
     ModelRegistry(models, "dynamic_feature_extractor").set_alias("default", version.rsplit("/", 1)[1])

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from core.atomic import sha256_of
-from core.batch import batch_spec, output_lock, run_batch
-from core.batch_inputs import find_batch_inputs, folder_name
-from core.batch_local import LocalEngine
-from core.batch_worker import KILL_ONCE_ENV
-from core.config import load_config
+from core.common.atomic import sha256_of
+from core.batch.run import batch_spec, output_lock, run_batch
+from core.batch.inputs import find_batch_inputs, folder_name
+from core.batch.local import LocalEngine
+from core.batch.worker import KILL_ONCE_ENV
+from core.features.config import load_config
 from core.errors import DFEError
-from core.synthetic import make_demo_video, translating_frames
-from core.video_writer import write_video
+from core.video.synthetic import make_demo_video, translating_frames
+from core.video.writer import write_video
 
 CONFIG = "model:\n  weights: random\n  sequence_length: 9\n  stride: 8\ninference:\n  precision: float32\n" \
          "flow:\n  method: dis\n"
@@ -53,8 +53,8 @@ def videos(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory) -> tuple[Path, Path]:
     """(registry folder with a small random-weights I3D as alias 'default', its config file)."""
-    from core.extractor import DynamicFeatureExtractor
-    from core.model_registry import ModelRegistry
+    from core.features.extractor import DynamicFeatureExtractor
+    from core.registry.versions import ModelRegistry
 
     folder = tmp_path_factory.mktemp("batch_registry")
     config = folder / "small.yaml"

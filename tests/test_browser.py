@@ -77,8 +77,8 @@ def shoot(page, name: str) -> None:
 
 
 def test_a_user_goes_from_upload_to_a_new_model_version(server, page, registry_dir, tmp_path):
-    from core.model_registry import ModelRegistry
-    from core.synthetic import make_demo_video
+    from core.registry.versions import ModelRegistry
+    from core.video.synthetic import make_demo_video
 
     page.goto(server)
     page.get_by_role("heading", name="Library").wait_for()

@@ -23,10 +23,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import SHARED_DATA
-from core.checkpoint_import import (deepmind_to_arrays, detect_scheme, load_checkpoint_arrays, num_classes,
+from core.weights.checkpoint import (deepmind_to_arrays, detect_scheme, load_checkpoint_arrays, num_classes,
                                     pytorch_i3d_to_arrays, read_checkpoint)
-from core.i3d import build_i3d, endpoint_model, layer_name, unit_paths
-from core.weights import WeightsError, assign_weights
+from core.model.i3d import build_i3d, endpoint_model, layer_name, unit_paths
+from core.weights.kinetics import WeightsError, assign_weights
 from torch_zip import write_torch_file
 
 LAYOUTS = SHARED_DATA / "i3d_checkpoint_layouts"
@@ -277,8 +277,8 @@ def test_a_tensor_larger_than_its_storage_is_refused(tmp_path):
 
 
 def test_extractor_uses_a_deepmind_flow_checkpoint_from_the_config(tmp_path):
-    from core.config import ExtractorConfig, InferenceSection, ModelSection
-    from core.extractor import DynamicFeatureExtractor
+    from core.features.config import ExtractorConfig, InferenceSection, ModelSection
+    from core.features.extractor import DynamicFeatureExtractor
     variables = random_variables(read_layout("flow_imagenet"), seed=3)
     prefix = write_tf_checkpoint(tmp_path / "model.ckpt", variables)
     config = ExtractorConfig(model=ModelSection(weights="checkpoint", weights_path=str(prefix)),

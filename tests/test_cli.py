@@ -69,7 +69,7 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path):
 
 def test_models_command_manages_the_registry(tmp_path):
     import keras
-    from core.serialization import ModelSerializer
+    from core.registry.serializer import ModelSerializer
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     first, second = (ModelSerializer(model, "m").save_model(tmp_path, {"author": "ana"}) for _ in range(2))
@@ -131,6 +131,6 @@ def test_dataset_scenes_can_come_from_a_video(demo_video, tmp_path):
     made = run_cli("dataset", "--output_dir", str(tmp_path), "--motions", "zoom_out", "--scenes", "2",
                    "--frames", "6", "--video", str(demo_video))
     assert made.returncode == 0, made.stderr
-    from core.video import probe_video
+    from core.video.decode import probe_video
     clips = sorted((tmp_path / "zoom_out").iterdir())
     assert len(clips) == 2 and probe_video(clips[0]).frame_count == 6

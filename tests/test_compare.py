@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.compare import project, similar_windows, window_labels
-from core.feature_store import FeatureSet
-from core.sequences import make_windows
+from core.evaluation.compare import project, similar_windows, window_labels
+from core.features.store import FeatureSet
+from core.features.sequences import make_windows
 
 
 def feature_set(name: str, direction: list[float], top1: str | None = None) -> FeatureSet:

@@ -124,7 +124,7 @@ def test_gallery_generates_the_views_and_lists_them(workspace_dir, registry_dir,
 
 def test_models_page_table_diff_alias_and_delete(workspace_dir, tmp_path, monkeypatch):
     import keras
-    from core.serialization import ModelSerializer
+    from core.registry.serializer import ModelSerializer
     monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "models"))
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
@@ -151,8 +151,8 @@ def test_models_page_with_an_empty_registry(workspace_dir, tmp_path, monkeypatch
 
 
 def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, monkeypatch):
-    from core.feature_store import FeatureSet, write_features
-    from core.sequences import make_windows
+    from core.features.store import FeatureSet, write_features
+    from core.features.sequences import make_windows
     import numpy as np
     rng = np.random.default_rng(0)
     for name, centre in (("left", [1.0, 0, 0]), ("right", [0, 1.0, 0]), ("left2", [0.9, 0.1, 0])):
@@ -160,7 +160,7 @@ def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, m
         write_features(workspace_dir / "features",
                        FeatureSet(name, features.astype(np.float32), make_windows(name, 40, 25.0, 16, 8), 25.0, {}))
         (workspace_dir / "videos").mkdir(exist_ok=True)
-    from core.synthetic import make_demo_video
+    from core.video.synthetic import make_demo_video
     for name in ("left", "right", "left2"):
         make_demo_video(workspace_dir / "videos" / f"{name}.mp4", num_frames=4, size=(64, 48))
     app = open_page("compare.py")
@@ -176,7 +176,7 @@ def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, m
 
 def test_evaluate_page_evaluates_two_versions_on_the_same_data_and_compares_them(workspace_dir, registry_dir,
                                                                                   monkeypatch):
-    from core.model_registry import ModelRegistry
+    from core.registry.versions import ModelRegistry
     monkeypatch.setenv("DFE_MODEL_DIR", str(registry_dir))
     first, second = ModelRegistry(registry_dir, "dynamic_feature_extractor").versions()
     app = open_page("evaluate.py")
@@ -206,9 +206,9 @@ def wait_for_glob(folder, pattern: str, seconds: float = 120) -> None:
 
 
 def test_models_page_fine_tunes_a_new_version(workspace_dir, tmp_path, monkeypatch):
-    from core.flow_init import build_flow_i3d
-    from core.model_registry import ModelRegistry
-    from core.serialization import ModelSerializer
+    from core.weights.flow_stream import build_flow_i3d
+    from core.registry.versions import ModelRegistry
+    from core.registry.serializer import ModelSerializer
     models = tmp_path / "models"
     monkeypatch.setenv("DFE_MODEL_DIR", str(models))
     ModelSerializer(build_flow_i3d("random"), "dynamic_feature_extractor").save_model(models)

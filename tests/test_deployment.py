@@ -60,7 +60,7 @@ def test_compose_volumes_port_and_gpu_override_agree_with_the_image():
 
 @pytest.mark.skipif(not (ROOT / "assets" / "weights").is_dir(), reason="weights not prepared (scripts/setup.sh)")
 def test_serve_registers_the_default_model_and_serves_behind_a_base_path(tmp_path):
-    from core.model_registry import ModelRegistry
+    from core.registry.versions import ModelRegistry
     port = free_port()
     env = {**os.environ, "DFE_PORT": str(port), "DFE_ADDRESS": "127.0.0.1", "DFE_MODEL_DIR": str(tmp_path / "models"),
            "DFE_WORKSPACE": str(tmp_path / "workspace"), "STREAMLIT_SERVER_BASE_URL_PATH": "features"}

@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from core.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection, load_config
+from core.features.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection, load_config
 from core.errors import FlowShapeError, InvalidFlowValuesError, SequenceError
-from core.extractor import DynamicFeatureExtractor
-from core.feature_store import read_features
-from core.flow_init import cross_modal_arrays
-from core.flow_store import load_flow
-from core.rgb_stream import iter_window_frames, kinetics400_labels
-from core.settings import ConfigError
-from core.weights import kinetics400_rgb_model
+from core.features.extractor import DynamicFeatureExtractor
+from core.features.store import read_features
+from core.weights.flow_stream import cross_modal_arrays
+from core.flow.store import load_flow
+from core.features.rgb_stream import iter_window_frames, kinetics400_labels
+from core.errors import ConfigError
+from core.weights.kinetics import kinetics400_rgb_model
 
 SMALL = ExtractorConfig(model=ModelSection(weights="random", sequence_length=9, stride=5, input_size=224),
                         inference=InferenceSection(batch_size=2, precision="float32"))
@@ -125,7 +125,7 @@ def test_bfloat16_features_agree_with_float32(extractor):
 
 
 def test_auto_precision_follows_the_hardware():
-    from core.extractor import cpu_has_bfloat16, resolve_precision
+    from core.features.extractor import cpu_has_bfloat16, resolve_precision
     expected = "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
     assert resolve_precision("auto", "cpu") == expected
     assert resolve_precision("float32", "auto") == "float32"
@@ -158,7 +158,7 @@ def test_rgb_stream_adds_kinetics_top5_and_two_stream_features(extractor, demo_v
 
 
 def test_rgb_window_frames_follow_the_flow_windows(demo_video):
-    from core.sequences import make_windows
+    from core.features.sequences import make_windows
     windows = make_windows("demo", 19, 25.0, 9, 5)
     clips = dict((w.index, frames) for w, frames in iter_window_frames(demo_video, windows))
     assert sorted(clips) == [0, 1, 2] and clips[1].shape == (9, 224, 224, 3)
@@ -167,7 +167,7 @@ def test_rgb_window_frames_follow_the_flow_windows(demo_video):
 
 
 def test_device_choice(extractor):
-    from core.extractor import DeviceError
+    from core.features.extractor import DeviceError
     import tensorflow as tf
     clips = extractor.preprocess_flow_sequence(flow_clip())
     on_cpu = DynamicFeatureExtractor(config=ExtractorConfig(
@@ -183,6 +183,6 @@ def test_a_given_model_records_the_precision_it_really_computes_in(extractor):
     given = DynamicFeatureExtractor(config=ExtractorConfig(model=SMALL.model, inference=InferenceSection(
         precision="mixed_bfloat16")), model=extractor.model)  # a float32 model, e.g. from the registry
     assert given.precision == "float32" and given.settings()["precision"] == "float32"
-    from core.flow_init import build_flow_i3d
+    from core.weights.flow_stream import build_flow_i3d
     mixed = build_flow_i3d("random", size=None, dtype="mixed_bfloat16")
     assert DynamicFeatureExtractor(config=ExtractorConfig(model=SMALL.model), model=mixed).precision == "mixed_bfloat16"

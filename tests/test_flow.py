@@ -7,9 +7,9 @@ import pytest
 
 from conftest import PAN_VELOCITY
 from core.errors import FlowShapeError, TooFewFramesError, UnknownFlowMethodError
-from core.flow import OpticalFlowComputer
-from core.flow_methods import FLOW_METHODS
-from core.synthetic import translating_frames
+from core.flow.computer import OpticalFlowComputer
+from core.flow.methods import FLOW_METHODS
+from core.video.synthetic import translating_frames
 
 VELOCITY = (1.5, -0.75)
 

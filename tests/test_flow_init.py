@@ -7,14 +7,14 @@ import keras
 import numpy as np
 import pytest
 
-from core.config import ModelSection
-from core.flow import OpticalFlowComputer
-from core.flow_adaptation import adapt_batchnorm, train_upper_blocks
-from core.flow_init import (build_flow_i3d, cross_modal_arrays, motion_adapted_path,
+from core.features.config import ModelSection
+from core.flow.computer import OpticalFlowComputer
+from core.training.adaptation import adapt_batchnorm, train_upper_blocks
+from core.weights.flow_stream import (build_flow_i3d, cross_modal_arrays, motion_adapted_path,
                             read_motion_adapted_metrics)
-from core.metrics import knn_loo_accuracy
-from core.motion_dataset import MOTIONS, clip_flow, render_clip, sample_clips
-from core.weights import WeightsError, kinetics400_rgb_model
+from core.evaluation.metrics import knn_loo_accuracy
+from core.training.motion_dataset import MOTIONS, clip_flow, render_clip, sample_clips
+from core.weights.kinetics import WeightsError, kinetics400_rgb_model
 
 
 def test_default_weights_are_the_measured_best_and_reach_095_on_unseen_scenes():
@@ -89,8 +89,8 @@ def test_knn_leave_one_out_accuracy():
 
 
 def test_set_up_registers_the_default_model_with_its_metrics():
-    from core.model_registry import ModelRegistry
-    from core.settings import load_settings
+    from core.registry.versions import ModelRegistry
+    from core.app.settings import load_settings
     registry = ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor")
     metadata = registry.metadata("default")
     assert metadata["weights_source"] == "motion_adapted" and "motion_adapted" in metadata["tags"]

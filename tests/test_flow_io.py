@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import FlowFileError, FlowShapeError, InvalidFlowValuesError
-from core.flow_io import (NpyStreamWriter, check_flow, dequantize_flow, load_flow_npy, npy_shape,
+from core.flow.formats import (NpyStreamWriter, check_flow, dequantize_flow, load_flow_npy, npy_shape,
                           quantize_flow, read_flo, read_jpeg_pairs, write_flo, write_jpeg_pairs)
 
 

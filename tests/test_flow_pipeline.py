@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from core.errors import CorruptVideoError
-from core.flow_pipeline import FlowJob, compute_video_flow
-from core.flow_store import find_complete, load_flow
+from core.flow.pipeline import FlowJob, compute_video_flow
+from core.flow.store import find_complete, load_flow
 
 
 @pytest.mark.parametrize("fmt", ["npy", "jpg", "flo"])

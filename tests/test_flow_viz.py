@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.flow_viz import color_wheel_legend, flow_to_color, quiver_overlay
+from core.viz.flow_images import color_wheel_legend, flow_to_color, quiver_overlay
 
 
 def uniform(dx: float, dy: float) -> np.ndarray:

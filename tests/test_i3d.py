@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.i3d import (ALIASES, ARCHITECTURE, ENDPOINTS, EndpointError, build_i3d, endpoint_model, resolve_endpoint,
+from core.model.i3d import (ALIASES, ARCHITECTURE, ENDPOINTS, EndpointError, build_i3d, endpoint_model, resolve_endpoint,
                       unit_paths)
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import DFEError
-from core.jobs import JobRunner
+from core.app.jobs import JobRunner
 
-KINDS = "test_jobs:kinds"  # built in the worker process, which imports this module
 
 
 def counting(params, progress):
@@ -41,12 +40,13 @@ def blocking(params, progress):
 
 
 def kinds(prefix: str = "") -> dict:
+    """The job kinds of these tests, built in the worker process (which imports this module)."""
     return {f"{prefix}count": counting, f"{prefix}fail": failing, f"{prefix}bug": buggy, f"{prefix}block": blocking}
 
 
 @pytest.fixture()
 def runner(tmp_path):
-    runner = JobRunner(tmp_path, KINDS)
+    runner = JobRunner(tmp_path, kinds)
     yield runner
     runner.close()
 
@@ -57,13 +57,13 @@ def test_jobs_run_in_a_worker_process_and_leave_their_state_on_disk(runner, tmp_
     assert done.done == done.total == 50 and done.fraction == 1.0 and done.stage == "counting"
     again = runner.wait(runner.submit("count", {"n": 3}).id)
     assert again.result["pid"] == done.result["pid"]  # one worker, kept between jobs (models stay loaded)
-    reopened = JobRunner(tmp_path, KINDS)  # e.g. after a page reload or a new session
+    reopened = JobRunner(tmp_path, kinds)  # e.g. after a page reload or a new session
     assert reopened.get(done.id).result["sum"] == 1275
     assert reopened.find("count", {"n": 50}).id == done.id
 
 
 def test_the_factory_gets_the_runner_arguments(tmp_path):
-    runner = JobRunner(tmp_path, KINDS, "x_")
+    runner = JobRunner(tmp_path, kinds, "x_")
     try:
         assert runner.wait(runner.submit("x_count", {"n": 2}).id).result["sum"] == 3
     finally:
@@ -101,4 +101,4 @@ def test_jobs_orphaned_by_a_stopped_server_are_marked_failed(runner, tmp_path):
     state = runner.get(runner.wait(runner.submit("count", {"n": 1}).id).id)
     state.status = "running"
     runner._write(state)
-    assert "interrupted" in JobRunner(tmp_path, KINDS).get(state.id).message
+    assert "interrupted" in JobRunner(tmp_path, kinds).get(state.id).message

@@ -8,12 +8,12 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from core.config import ExtractorConfig, InferenceSection, ModelSection
-from core.extractor import DynamicFeatureExtractor
-from core.metrics import (FeatureExtractorEvaluator, Perturbation, discriminability, fisher_ratio,
+from core.features.config import ExtractorConfig, InferenceSection, ModelSection
+from core.features.extractor import DynamicFeatureExtractor
+from core.evaluation.metrics import (FeatureExtractorEvaluator, Perturbation, discriminability, fisher_ratio,
                           instance_discrimination, linear_probe_accuracy, perturb_frames,
                           temporal_consistency, write_report)
-from core.motion_dataset import MOTIONS, render_clip, sample_clips
+from core.training.motion_dataset import MOTIONS, render_clip, sample_clips
 
 
 def clusters(spread: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.flow import OpticalFlowComputer
-from core.flow_accuracy import end_point_error, load_middlebury_pairs
+from core.flow.computer import OpticalFlowComputer
+from core.flow.accuracy import end_point_error, load_middlebury_pairs
 
 RAW_CALLS = {
     "farneback": lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.1, 0),

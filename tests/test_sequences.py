@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from core.errors import InvalidFlowValuesError, SequenceError
-from core.flow_pipeline import FlowJob, compute_video_flow
-from core.sequences import (OpticalFlowSequenceLoader, cut_window, make_windows, preprocess_flow,
+from core.flow.pipeline import FlowJob, compute_video_flow
+from core.features.sequences import (OpticalFlowSequenceLoader, cut_window, make_windows, preprocess_flow,
                             resize_flow, window_starts)
 
 

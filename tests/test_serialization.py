@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from core.model_registry import ModelRegistry, RegistryError
-from core.serialization import ModelSerializer
+from core.registry.versions import ModelRegistry, RegistryError
+from core.registry.serializer import ModelSerializer
 
 NAME = "tiny"
 
@@ -117,7 +117,7 @@ def test_concurrent_alias_updates_lose_nothing(tmp_path):
 CHILD = """
 import sys, time, keras
 sys.path.insert(0, {root!r})
-from core.serialization import ModelSerializer
+from core.registry.serializer import ModelSerializer
 base, mode = sys.argv[1], sys.argv[2]
 keras.utils.set_random_seed(int(sys.argv[3]))
 inputs = keras.Input((4,), name="inputs")
@@ -182,8 +182,8 @@ def test_legacy_h5_is_converted_on_import(tmp_path):
 
 
 def test_savedmodel_export_reloads_in_a_fresh_process_without_our_code(tmp_path):
-    from core.extractor import DynamicFeatureExtractor
-    from core.config import ExtractorConfig, InferenceSection, ModelSection
+    from core.features.extractor import DynamicFeatureExtractor
+    from core.features.config import ExtractorConfig, InferenceSection, ModelSection
     extractor = DynamicFeatureExtractor(config=ExtractorConfig(
         model=ModelSection(weights="random"), inference=InferenceSection(precision="float32")))
     path = extractor.save_model_with_serializer(tmp_path, {"author": "t"}, export=True)

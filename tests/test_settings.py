@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import ConfigError, load_settings
-from core.workspace import Workspace
+from core.app.settings import load_settings
+from core.errors import ConfigError
+from core.app.workspace import Workspace
 
 
 def test_defaults_and_environment_override(monkeypatch, tmp_path):

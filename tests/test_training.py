@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
-from core.extractor import DynamicFeatureExtractor
-from core.model_registry import ModelRegistry
-from core.motion_dataset import write_motion_dataset
-from core.training import DatasetError, TrainingConfig, fine_tune, load_labelled_clips, split_by_source
+from core.features.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
+from core.features.extractor import DynamicFeatureExtractor
+from core.registry.versions import ModelRegistry
+from core.training.motion_dataset import write_motion_dataset
+from core.features.folders import DatasetError
+from core.training.fine_tune import TrainingConfig, fine_tune, load_labelled_clips, split_by_source
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import pytest
 
 from core.errors import (CorruptVideoError, EmptyVideoError, NotAVideoError, TooFewFramesError,
                          VideoNotFoundError)
-from core.synthetic import demo_frames
-from core.video import (FrameTransform, I3D_FLOW_TRANSFORM, center_crop, iter_frames, probe_video,
+from core.video.synthetic import demo_frames
+from core.video.decode import (FrameTransform, I3D_FLOW_TRANSFORM, center_crop, iter_frames, probe_video,
                         resampled_frame_count, resize_short_side)
-from core.video_writer import write_video
+from core.video.writer import write_video
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".avi", ".mov", ".mkv", ".webm"])

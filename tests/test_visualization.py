@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from core.config import ExtractorConfig, InferenceSection, ModelSection
-from core.extractor import DynamicFeatureExtractor
-from core.feature_plots import (channel_profile, cosine_similarity_matrix, downsample, features_time_heatmap,
+from core.features.config import ExtractorConfig, InferenceSection, ModelSection
+from core.features.extractor import DynamicFeatureExtractor
+from core.viz.feature_plots import (channel_profile, cosine_similarity_matrix, downsample, features_time_heatmap,
                                 features_time_heatmap_plotly, pca_trajectory_plot, pca_trajectory_plotly,
                                 similarity_matrix_plot, similarity_matrix_plotly)
-from core.feature_store import FeatureSet
-from core.i3d import temporal_stride
-from core.sequences import make_windows
-from core.visualization import FeatureVisualization
+from core.features.store import FeatureSet
+from core.model.i3d import temporal_stride
+from core.features.sequences import make_windows
+from core.viz.visualization import FeatureVisualization
 
 
 @pytest.fixture(scope="module")

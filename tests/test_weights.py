@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.weights import (WeightsError, assign_weights, find_jax_checkpoint, jax_variables_to_arrays,
+from core.weights.kinetics import (WeightsError, assign_weights, find_jax_checkpoint, jax_variables_to_arrays,
                           kinetics400_rgb_model, load_numpy_pickle)
-from core.i3d import build_i3d
+from core.model.i3d import build_i3d
 
 REFERENCE_LOGITS = Path(__file__).parent / "data" / "kinetics400_rgb_logits_seed0.npy"
 LABELS = Path(__file__).resolve().parent.parent / "assets" / "kinetics400_labels.txt"
@@ -75,7 +75,7 @@ def test_unpickler_admits_only_numpy_arrays(tmp_path):
 
 
 def test_corrupt_cache_is_refused(tmp_path):
-    from core.weights import convert_kinetics400_rgb
+    from core.weights.kinetics import convert_kinetics400_rgb
     path = convert_kinetics400_rgb(tmp_path)
     assert Path(f"{path}.sha256").exists()
     path.write_bytes(path.read_bytes()[:-50])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.flow_pipeline import FlowJob, compute_video_flow
-from core.video import read_frame
-from core.workspace import UploadError, Workspace, safe_file_name
+from core.flow.pipeline import FlowJob, compute_video_flow
+from core.video.decode import read_frame
+from core.app.workspace import UploadError, Workspace, safe_file_name
 
 
 def test_upload_names_cannot_escape_the_workspace():
@@ -41,7 +41,7 @@ def test_delete_removes_the_video_its_flow_and_its_gallery(tmp_path, demo_video)
 
 
 def test_read_frame_seeks_to_the_frame(demo_video):
-    from core.video import iter_frames
+    from core.video.decode import iter_frames
     frames = list(iter_frames(demo_video))
     assert (read_frame(demo_video, 7) == frames[7]).all()
     with pytest.raises(ValueError, match="outside"):

@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.compare import project, similar_windows, window_labels
-from core.feature_store import read_features
+from core.evaluation.compare import project, similar_windows, window_labels
+from core.features.store import read_features
 from dashboard.common import workspace
 
 st.title("Compare videos")

@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core.flow_methods import FLOW_METHODS
-from core.metrics import compare_reports, report_metrics
-from core.model_registry import RegistryError
-from core.motion_dataset import MOTIONS
+from core.flow.methods import FLOW_METHODS
+from core.evaluation.metrics import compare_reports, report_metrics
+from core.registry.versions import RegistryError
+from core.training.motion_dataset import MOTIONS
 from dashboard.common import follow_job, model_version_picker, registry, runner, workspace
 
 st.title("Evaluate")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.endpoints import ALIASES, ENDPOINT_ORDER
-from core.feature_plots import features_time_heatmap_plotly, pca_trajectory_plotly, similarity_matrix_plotly
-from core.feature_store import feature_paths, read_features
-from core.flow_methods import FLOW_METHODS
-from core.model_registry import RegistryError
+from core.model.endpoints import ALIASES, ENDPOINT_ORDER
+from core.viz.feature_plots import features_time_heatmap_plotly, pca_trajectory_plotly, similarity_matrix_plotly
+from core.features.store import feature_paths, read_features
+from core.flow.methods import FLOW_METHODS
+from core.registry.versions import RegistryError
 from dashboard.common import follow_job, model_version_picker, registry, runner, video_picker, workspace
 
 st.title("Feature extraction")

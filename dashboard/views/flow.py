@@ -7,11 +7,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import DFEError
-from core.flow_methods import FLOW_METHODS
-from core.flow_stats import direction_histogram, mean_magnitude
-from core.flow_store import data_path, find_complete, load_flow
-from core.flow_viz import quiver_overlay
-from core.video import I3D_FLOW_TRANSFORM, read_frame
+from core.flow.methods import FLOW_METHODS
+from core.viz.flow_plots import direction_histogram, mean_magnitude
+from core.flow.store import data_path, find_complete, load_flow
+from core.viz.flow_images import quiver_overlay
+from core.video.decode import I3D_FLOW_TRANSFORM, read_frame
 from dashboard.common import follow_job, runner, video_picker, workspace
 
 st.title("Optical flow")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.endpoints import ALIASES, ENDPOINT_ORDER
-from core.activation_views import ActivationViews
+from core.model.endpoints import ALIASES, ENDPOINT_ORDER
+from core.viz.activation_views import ActivationViews
 from dashboard.common import follow_job, model_version_picker, runner, video_picker, workspace
 
 st.title("Temporal visualisation gallery")

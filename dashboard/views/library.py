@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import DFEError
-from core.video import FrameTransform, probe_video, read_frame
+from core.video.decode import FrameTransform, probe_video, read_frame
 from dashboard.common import follow_running_jobs, workspace
 
 st.title("Library")

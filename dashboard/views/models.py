@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import DFEError
-from core.model_registry import SAVED_MODEL_DIR
-from core.registry_view import metadata_diff, version_rows
-from core.motion_dataset import MOTIONS
-from core.workspace import safe_file_name
+from core.registry.versions import SAVED_MODEL_DIR
+from core.registry.summary import metadata_diff, version_rows
+from core.training.motion_dataset import MOTIONS
+from core.app.workspace import safe_file_name
 from dashboard.common import follow_job, runner, workspace
 from dashboard.common import registry as configured_registry
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.video import VIDEO_EXTENSIONS
-from core.workspace import UploadError
+from core.video.decode import VIDEO_EXTENSIONS
+from core.app.workspace import UploadError
 from dashboard.common import workspace
 
 limit_mb = st.get_option("server.maxUploadSize")

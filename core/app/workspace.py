@@ -1,0 +1,173 @@
+"""The workspace folder: where videos and everything derived from them are kept.
+
+Layout:
+- `videos/<name>.<ext>`: the inputs (uploads and the demo);
+- `flow/<method>/`: stored flow (`core.flow.store` layout) and `<name>_color.mp4` previews;
+- `features/`: per-window features (`core.features.store` layout);
+- `gallery/<video>/`: temporal views of the visualisation gallery;
+- `datasets/`: generated labelled datasets; `evaluations/<dataset>/<run>/`: evaluation reports;
+  `training/<job>/`: fine-tuning checkpoints;
+- `jobs/`: background jobs (`core.app.jobs`, `core.app.runner`).
+A new workspace gets the demo video so a first-time user sees results without uploading anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import DFEError
+from core.features.store import feature_paths
+from core.flow.methods import FLOW_METHODS
+from core.flow.pipeline import find_videos
+from core.flow.store import FlowRecord, find_complete, remove_flow
+from core.video.synthetic import make_demo_video
+from core.video.decode import VIDEO_EXTENSIONS, probe_video
+
+DEMO_VIDEO_NAME = "demo.mp4"
+
+
+class UploadError(DFEError):
+    """An uploaded file was refused (with the reason)."""
+
+
+def safe_file_name(name: str) -> str:
+    """`name` reduced to a plain file name: no folders, only letters, digits, `_ . -`."""
+    base = Path(name.replace("\\", "/")).name
+    stem, dot, extension = base.rpartition(".")
+    stem, suffix = (stem, f".{extension}") if dot and extension else (base, "")
+    suffix = re.sub(r"[^A-Za-z0-9.]+", "", suffix)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._-") or "video"
+    return f"{stem[:80]}{suffix.lower()}"
+
+
+@dataclass(frozen=True)
+class VideoStatus:
+    """A workspace video and what has been computed for it."""
+
+    path: Path
+    flow: dict[str, FlowRecord]
+    has_features: bool
+
+
+class Workspace:
+    """Paths inside a workspace folder (created on demand)."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+
+    @property
+    def videos_dir(self) -> Path:
+        return self.root / "videos"
+
+    @property
+    def features_dir(self) -> Path:
+        return self.root / "features"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.root / "jobs"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def evaluations_dir(self) -> Path:
+        return self.root / "evaluations"
+
+    @property
+    def training_dir(self) -> Path:
+        return self.root / "training"
+
+    def flow_preview(self, method: str, video_stem: str) -> Path:
+        """The colour-coded H.264 preview of a video's stored flow."""
+        return self.flow_dir(method) / f"{video_stem}_color.mp4"
+
+    def gallery_dir(self, video_stem: str) -> Path:
+        """Everything the visualisation gallery drew for a video."""
+        return self.root / "gallery" / video_stem
+
+    def gallery_folder(self, video_stem: str, layer: str, window: int, features: list[int]) -> Path:
+        return self.gallery_dir(video_stem) / f"{layer}_w{window}_{'-'.join(map(str, features))}"
+
+    def dataset_dir(self, spec: dict[str, Any]) -> Path:
+        """The folder of a dataset choice: `{"kind": "library"}` is the videos folder (unlabelled);
+        `{"kind": "motions", "motions": [...], "scenes": n, "frames": n}` a generated camera-motion set."""
+        if spec["kind"] == "library":
+            return self.videos_dir
+        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:6]
+        return self.datasets_dir / f"motions-{len(spec['motions'])}x{spec['scenes']}-f{spec['frames']}-{digest}"
+
+    def evaluation_dir(self, dataset: dict[str, Any], version: str, flow_method: str, sequence_length: int) -> Path:
+        """Where the evaluation report of a version on a dataset is written."""
+        return self.evaluations_dir / self.dataset_dir(dataset).name / f"{version}-{flow_method}-T{sequence_length}"
+
+    def flow_dir(self, method: str) -> Path:
+        return self.root / "flow" / method
+
+    def videos(self) -> list[Path]:
+        """The videos in the workspace, sorted by name."""
+        self.videos_dir.mkdir(parents=True, exist_ok=True)
+        return find_videos(self.videos_dir)
+
+    def video(self, name: str) -> Path:
+        """The workspace video called `name` (a plain file name)."""
+        path = self.videos_dir / safe_file_name(name)
+        if path.name != name or not path.is_file():
+            raise DFEError(f"no video {name!r} in the workspace")
+        return path
+
+    def ensure_demo_video(self) -> Path | None:
+        """Create the demo video if the workspace has no video; returns its path if created."""
+        if self.videos():
+            return None
+        return make_demo_video(self.videos_dir / DEMO_VIDEO_NAME)
+
+    def status(self, video: Path) -> VideoStatus:
+        """What is computed for `video`: flow per method, and whether features exist."""
+        flow = {m: r for m in FLOW_METHODS if (r := find_complete(self.flow_dir(m), video.stem)) is not None}
+        return VideoStatus(video, flow, feature_paths(self.features_dir, video.stem)[1].exists())
+
+    def add_video(self, name: str, data: bytes) -> Path:
+        """Check an uploaded file (it decodes, has at least two frames) and store it under a safe,
+        unused name. Raises `UploadError` with the reason; nothing is kept for a bad file."""
+        clean = safe_file_name(name)
+        if Path(clean).suffix not in VIDEO_EXTENSIONS:
+            raise UploadError(f"{name}: not a supported video type (use {', '.join(VIDEO_EXTENSIONS)})")
+        self.videos_dir.mkdir(parents=True, exist_ok=True)
+        staging = self.videos_dir / f".upload-{os.getpid()}-{clean}"
+        staging.write_bytes(data)
+        try:
+            probe_video(staging, min_frames=2)
+        except DFEError as error:
+            staging.unlink(missing_ok=True)
+            raise UploadError(f"{name}: {error}") from None
+        counter = 0
+        while True:  # os.link never overwrites: two uploads of one name both survive
+            target = self.videos_dir / (clean if not counter else f"{Path(clean).stem}_{counter}{Path(clean).suffix}")
+            try:
+                os.link(staging, target)
+                break
+            except FileExistsError:
+                counter += 1
+        staging.unlink()
+        return target
+
+    def delete_video(self, video: Path) -> None:
+        """Delete a video and everything derived from it (flow of every method, previews, features,
+        gallery views)."""
+        for method in FLOW_METHODS:
+            remove_flow(self.flow_dir(method), video.stem)
+            self.flow_preview(method, video.stem).unlink(missing_ok=True)
+        for path in feature_paths(self.features_dir, video.stem):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(self.features_dir / "flow" / video.stem, ignore_errors=True)
+        shutil.rmtree(self.gallery_dir(video.stem), ignore_errors=True)
+        video.unlink(missing_ok=True)

@@ -1,0 +1,30 @@
+"""Process-wide settings, made once by an entry point (the CLI, a job or batch worker, a benchmark).
+
+OpenCV's thread count and log level belong to the whole process: a library function that changed
+them for a while would change them under every other thread too. So no module of `core` touches
+them; each entry point calls `configure_process` once, before any work starts.
+"""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def configure_process(opencv_threads: int = 1) -> None:
+    """Quiet FFmpeg/TensorFlow start-up chatter, OpenCV logs errors only (failures are reported as
+    `core.errors` exceptions instead), and `opencv_threads` threads inside OpenCV.
+
+    The default, 1, suits this project: `OpticalFlowComputer` runs frame pairs on its own threads,
+    one pair per core, so OpenCV's own threads would only compete with them.
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    cv2.setNumThreads(opencv_threads)
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)

@@ -1,0 +1,55 @@
+"""Evaluation reports of whole data folders: `FeatureExtractorEvaluator` over every input of a folder,
+written with its plots (`report.json`, `confusion_matrix.png`, `projection.png`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from core.common.progress import ProgressCallback, no_progress
+from core.errors import DFEError
+from core.evaluation.metrics import FeatureExtractorEvaluator, write_report
+from core.features.folders import Sequence, extract_folder
+from core.video.decode import FrameTransform, iter_frames
+
+
+def _first_frames(video: Path, count: int) -> np.ndarray:
+    frames = []
+    for frame in iter_frames(video, transform=FrameTransform(short_side=224, crop=224)):
+        frames.append(frame[..., ::-1])
+        if len(frames) == count:
+            break
+    return np.stack(frames)
+
+
+def evaluate_folder(extractor, data_dir: str | os.PathLike, output_dir: str | os.PathLike,
+                    progress_for: Callable[[Sequence], ProgressCallback] = lambda _: no_progress,
+                    stability_clips: int = 3) -> Path:
+    """The evaluation report of `FeatureExtractorEvaluator` for a folder, written with its plots.
+
+    Labelled folders: discriminability of the windows (labels from folders), stability on a few
+    videos; every folder: temporal consistency and instance discrimination of the inputs."""
+    results, failed = extract_folder(extractor, data_dir, Path(output_dir) / "features", progress_for)
+    if not results:
+        raise DFEError(f"no input of {data_dir} could be used: {failed[0][1] if failed else ''}")
+    evaluator = FeatureExtractorEvaluator(extractor, extractor.config.flow.method)
+    videos = [features for _, features in results]
+    labelled = [(s, f) for s, f in results if s.label is not None]
+    class_names = sorted({s.label for s, _ in labelled})
+    if len(class_names) >= 2:
+        features = np.concatenate([f.features.reshape(len(f.features), -1) for _, f in labelled])
+        labels = np.concatenate([np.full(len(f.features), class_names.index(s.label)) for s, f in labelled])
+    else:  # unlabelled: one "class" per input, so the report still shows how separable they are
+        class_names = [s.name for s, _ in results]
+        features = np.concatenate([f.features.reshape(len(f.features), -1) for _, f in results])
+        labels = np.concatenate([np.full(len(f.features), i) for i, (_, f) in enumerate(results)])
+    clips = [_first_frames(s.path, extractor.config.model.sequence_length + 1)
+             for s, _ in results if s.is_video][:stability_clips]
+    report = evaluator.evaluate(features, labels, class_names, clips_for_stability=clips,
+                                videos=[v for v in videos if len(v.features) >= 2])
+    report["failed"] = {s.name: message for s, message in failed}
+    return write_report(report, output_dir, features, labels)

@@ -1,0 +1,248 @@
+"""`DynamicFeatureExtractor`: I3D flow-stream features for flow sequences and whole videos.
+
+    extractor = DynamicFeatureExtractor()                      # or config_path="config/...yaml"
+    clips = extractor.preprocess_flow_sequence(flow)            # [T, H, W, 2] px -> [1, T, 224, 224, 2]
+    features = extractor.extract_features(clips)                # [B, 1024] (endpoint Features)
+    feature_set = extractor.extract_video("clip.mp4", output_dir="results/features")
+
+Every window is computed on its own (BatchNorm in inference mode, no state between windows), so a
+window's features do not depend on the batch or on the rest of the video.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from contextlib import nullcontext
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from core.features.config import ExtractorConfig, load_config
+from core.model.endpoints import MIN_FRAMES, resolve_endpoint
+from core.errors import DFEError, FlowShapeError, SequenceError
+from core.features.store import FeatureSet, read_features, write_features
+from core.weights.flow_stream import build_flow_i3d, read_motion_adapted_metrics
+from core.flow.pipeline import FlowJob, compute_video_flow
+from core.flow.store import load_flow
+from core.model.i3d import endpoint_model
+from core.registry.versions import MODEL_NAME
+from core.common.progress import ProgressCallback, no_progress
+from core.features.rgb_stream import RGBStream, top_k
+from core.registry.serializer import ModelSerializer
+from core.features.sequences import cut_window, make_windows, preprocess_flow
+
+
+class DeviceError(DFEError):
+    """The configured device is not available."""
+
+
+def cpu_has_bfloat16() -> bool:
+    """True if this CPU computes bfloat16 natively (AVX512_BF16 or AMX), read from /proc/cpuinfo."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def compute_policy(model: keras.Model) -> str:
+    """The dtype policy a built I3D computes in: that of its convolutions (the model object's own
+    policy stays float32 under mixed precision)."""
+    return next(layer.dtype_policy.name for layer in model.layers if isinstance(layer, keras.layers.Conv3D))
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """The Keras dtype policy for `precision`; "auto" is mixed_bfloat16 on a CPU with native bfloat16
+    (measured: ~1.7x float32, features within cosine 0.9999, benchmarks/extractor_speed.py), else
+    float32."""
+    if precision != "auto":
+        return precision
+    on_gpu = device != "cpu" and bool(tf.config.list_physical_devices("GPU"))
+    return "mixed_bfloat16" if not on_gpu and cpu_has_bfloat16() else "float32"
+
+
+def _device_scope(device: str):
+    """A TensorFlow device scope for "cpu"/"gpu", or no scope for "auto" (GPU if present)."""
+    if device == "cpu":
+        return tf.device("/CPU:0")
+    if device == "gpu":
+        if not tf.config.list_physical_devices("GPU"):
+            raise DeviceError("inference.device is 'gpu' but TensorFlow sees no GPU; use 'auto' or 'cpu'")
+        return tf.device("/GPU:0")
+    return nullcontext()
+
+
+class DynamicFeatureExtractor:
+    """I3D flow-stream feature extractor configured by `config/dynamic_model_config.yaml`.
+
+    Args:
+        config_path: a YAML config; None uses the defaults of `core.features.config.ExtractorConfig`.
+        config: an `ExtractorConfig` instead of a file.
+        model: a ready I3D `keras.Model` (e.g. loaded from the registry) instead of building one
+            from `config.model.weights`.
+
+    Attributes:
+        model: the whole I3D (every endpoint reachable by name, e.g. for `FeatureVisualization`).
+        endpoint: the canonical endpoint whose output `extract_features` returns.
+    """
+
+    def __init__(self, config_path: str | os.PathLike | None = None, config: ExtractorConfig | None = None,
+                 model: keras.Model | None = None) -> None:
+        self.config = config or load_config(config_path)
+        settings = self.config.model
+        self.endpoint = resolve_endpoint(settings.endpoint)
+        # A given model computes in its layers' dtype policy (registry models are float32).
+        self.precision = (compute_policy(model) if model is not None else
+                          resolve_precision(self.config.inference.precision, self.config.inference.device))
+        precision = self.precision
+        with _device_scope(self.config.inference.device):
+            self.model = model or build_flow_i3d(settings.weights, settings.seed, settings.channels,
+                                                 settings.input_size,
+                                                 dtype=None if precision == "float32" else precision,
+                                                 weights_path=settings.weights_path)
+            self._endpoint_model = endpoint_model(self.model, self.endpoint)
+        self._forward = tf.function(lambda x: self._endpoint_model(x, training=False), reduce_retracing=True)
+        self._lock = threading.Lock()  # one forward pass at a time per extractor
+        self._rgb: RGBStream | None = None  # loaded on first use
+
+    @property
+    def input_channels(self) -> int:
+        return int(self.model.input.shape[-1])
+
+    def settings(self) -> dict[str, Any]:
+        """What determines the features (stored with them, compared before reusing them)."""
+        model = self.config.model
+        return {"endpoint": self.endpoint, "weights": model.weights, "weights_path": model.weights_path,
+                "seed": model.seed, "rgb": model.rgb,
+                "sequence_length": model.sequence_length, "stride": model.stride,
+                "input_size": model.input_size, "precision": self.precision,
+                "model_name": self.model.name}
+
+    def save_model_with_serializer(self, base_dir: str | os.PathLike, metadata: dict[str, Any] | None = None,
+                                   model_name: str = MODEL_NAME, export: bool = False) -> str:
+        """Save `model` as a new registry version (see `core.registry.serializer`) with this extractor's
+        config, weights source and, for motion_adapted weights, their measured metrics; returns the
+        version's folder."""
+        settings = self.config.model
+        adaptation = read_motion_adapted_metrics() if settings.weights == "motion_adapted" else {}
+        recorded = {"config": _jsonable(asdict(self.config)),
+                    "weights_source": settings.weights if settings.weights != "checkpoint" else
+                    f"checkpoint:{settings.weights_path}",
+                    "metrics": {k: v for k, v in adaptation.items() if k.endswith("accuracy")},
+                    "adaptation": adaptation, **(metadata or {})}
+        return ModelSerializer(self.model, model_name).save_model(base_dir, recorded, export=export)
+
+    def preprocess_flow_sequence(self, flow_sequence: np.ndarray) -> np.ndarray:
+        """I3D preprocessing of pixel flow.
+
+        Args:
+            flow_sequence: `[T, H, W, 2]` or `[B, T, H, W, 2]` float, pixels.
+        Returns `[B, T, S, S, 2] float32` in [-1, 1], S = `model.input_size` (224).
+        """
+        flow = np.asarray(flow_sequence)
+        if flow.ndim == 4:
+            flow = flow[None]
+        if flow.ndim != 5 or flow.shape[-1] != 2:
+            raise FlowShapeError(f"flow must be [T, H, W, 2] or [B, T, H, W, 2], got {flow.shape}")
+        size = self.config.model.input_size
+        return np.stack([preprocess_flow(clip, crop_size=size) for clip in flow])
+
+    def _check_clips(self, clips: np.ndarray) -> np.ndarray:
+        clips = np.asarray(clips, dtype=np.float32)
+        size = self.config.model.input_size
+        expected = f"[B, T, {size}, {size}, {self.input_channels}]"
+        if clips.ndim != 5 or clips.shape[2:] != (size, size, self.input_channels):
+            raise FlowShapeError(f"model input must be {expected} (use preprocess_flow_sequence), "
+                                 f"got {clips.shape}")
+        if clips.shape[1] < MIN_FRAMES:
+            raise SequenceError(f"windows of {clips.shape[1]} frames are below I3D's minimum of {MIN_FRAMES}")
+        if not np.isfinite(clips).all():
+            raise FlowShapeError("model input contains NaN or infinite values")
+        return clips
+
+    def extract_features(self, preprocessed: np.ndarray, progress: ProgressCallback = no_progress) -> np.ndarray:
+        """Features of preprocessed windows `[B, T, S, S, C]` -> `[B, D] float32` (D = 1024 for
+        Features; a spatial endpoint gives its full `[B, t, h, w, c]` output), in batches of
+        `inference.batch_size`."""
+        clips = self._check_clips(preprocessed)
+        batch_size = self.config.inference.batch_size
+        outputs = []
+        with self._lock, _device_scope(self.config.inference.device):
+            for start in range(0, len(clips), batch_size):
+                batch = tf.constant(clips[start:start + batch_size])
+                outputs.append(np.asarray(self._forward(batch), dtype=np.float32))
+                progress(min(start + batch_size, len(clips)), len(clips))
+        return np.concatenate(outputs)
+
+    def extract_flow(self, flow: np.ndarray, fps: float, name: str = "sequence",
+                     progress: ProgressCallback = no_progress) -> FeatureSet:
+        """Per-window features of one pixel flow sequence `[T, H, W, 2]` at `fps`."""
+        model = self.config.model
+        windows = make_windows(name, len(flow), fps, model.sequence_length, model.stride)
+        batch_size = self.config.inference.batch_size
+        features = []
+        for start in range(0, len(windows), batch_size):
+            chunk = windows[start:start + batch_size]
+            clips = np.stack([preprocess_flow(cut_window(flow, w), model.input_size) for w in chunk])
+            features.append(self.extract_features(clips))
+            progress(start + len(chunk), len(windows))
+        return FeatureSet(name, np.concatenate(features), windows, fps, self.settings())
+
+    def extract_video(self, video_path: str | os.PathLike, output_dir: str | os.PathLike | None = None,
+                      flow_dir: str | os.PathLike | None = None, progress: ProgressCallback = no_progress,
+                      flow_progress: ProgressCallback = no_progress, flow_job: FlowJob | None = None) -> FeatureSet:
+        """Flow (I3D convention, `flow.method`) then per-window features of a video.
+
+        Flow is stored in `flow_dir` (default `<output_dir>/flow`, or a temporary folder) and reused
+        on re-runs; with `output_dir`, features are written there (see `core.features.store`) and a
+        re-run with the same settings returns them without recomputing. `flow_job` replaces the
+        config's flow settings (e.g. method parameters, or fewer threads per video in a batch).
+        """
+        video_path = Path(video_path)
+        if flow_dir is None and output_dir is not None:
+            flow_dir = Path(output_dir) / "flow"
+        job = flow_job or FlowJob(method=self.config.flow.method, i3d=True, target_fps=self.config.flow.fps)
+        if flow_dir is None:
+            with tempfile.TemporaryDirectory() as tmp:
+                return self._features_of_stored_flow(video_path, tmp, job, None, progress, flow_progress)
+        return self._features_of_stored_flow(video_path, flow_dir, job, output_dir, progress, flow_progress)
+
+    def _features_of_stored_flow(self, video_path: Path, flow_dir, job: FlowJob, output_dir,
+                                 progress: ProgressCallback, flow_progress: ProgressCallback) -> FeatureSet:
+        result = compute_video_flow(video_path, flow_dir, job, flow_progress)
+        settings = {**self.settings(), "flow": result.record.settings() | {"source": None}}
+        if output_dir is not None:
+            stored = read_features(output_dir, video_path.stem)
+            if stored is not None and stored.settings == _jsonable(settings) and result.skipped:
+                progress(len(stored.windows), len(stored.windows))
+                return stored
+        flow, record = load_flow(flow_dir, video_path.stem)
+        feature_set = self.extract_flow(flow, record.fps, video_path.stem, progress)
+        feature_set.settings = settings
+        if self.config.model.rgb != "off":
+            self._add_rgb_stream(feature_set, video_path)
+        if output_dir is not None:
+            write_features(output_dir, feature_set)
+        return feature_set
+
+
+    def _add_rgb_stream(self, feature_set: FeatureSet, video_path: Path) -> None:
+        """Kinetics top-5 per window; for two_stream, features become [RGB 1024 | flow 1024]."""
+        if self._rgb is None:
+            self._rgb = RGBStream()
+        logits, rgb_features = self._rgb.run(video_path, feature_set.windows, self.config.flow.fps)
+        feature_set.predictions = [[asdict(p) for p in top_k(row, self._rgb.labels)] for row in logits]
+        if self.config.model.rgb == "two_stream":
+            feature_set.features = np.concatenate([rgb_features, feature_set.features], axis=1)
+
+
+def _jsonable(value: Any) -> Any:
+    """`value` as it reads back from JSON (tuples become lists, paths strings)."""
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,39 @@
+"""Registry summaries for display: one row per version, and the differences between two versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.registry.versions import ModelRegistry
+
+
+def version_rows(registry: ModelRegistry) -> list[dict[str, Any]]:
+    """Newest first: version, created, author, description, metrics, aliases, tags, size (MB)."""
+    aliases = registry.aliases()
+    rows = []
+    for version in reversed(registry.versions()):
+        meta = registry.metadata(version)
+        size = sum(p.stat().st_size for p in registry.path(version).rglob("*") if p.is_file()) / 1e6
+        metrics = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in (meta.get("metrics") or {}).items())
+        rows.append({"version": version, "created (UTC)": meta.get("created", ""), "author": meta.get("author", ""),
+                     "description": meta.get("description", ""), "metrics": metrics,
+                     "aliases": ", ".join(a for a, v in aliases.items() if v == version),
+                     "tags": ", ".join(meta.get("tags", [])), "size (MB)": round(size, 1)})
+    return rows
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, inner in value.items():
+            flat.update(_flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: value}
+
+
+def metadata_diff(first: dict[str, Any], second: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metadata fields (dotted paths) whose values differ: [{field, first, second}]."""
+    left, right = _flatten(first), _flatten(second)
+    return [{"field": key, "first": left.get(key), "second": right.get(key)}
+            for key in sorted(set(left) | set(right)) if left.get(key) != right.get(key)]

@@ -1,0 +1,92 @@
+"""Initial weights for the flow stream (2 input channels).
+
+Sources (`WEIGHT_SOURCES`, chosen by `model.weights` in the config):
+- `checkpoint`: a file the user points to (`model.weights_path`): DeepMind's flow checkpoint
+  (`Flow/inception_i3d/...`, TF1), or a pytorch-i3d / video_features state dict
+  (`core.weights.checkpoint`).
+- `motion_adapted` (default): made by set-up on this machine (`core.training.motion_adapted`): the
+  direction-aware cross-modal init below, BatchNorm statistics re-estimated on flow clips (AdaBN),
+  then Mixed_5b and Mixed_5c trained on generated camera-motion clips with the lower blocks frozen.
+  Measured by `benchmarks/flow_init.py` on scenes it was not trained on: see the JSON beside it.
+- `cross_modal_kinetics`: cross-modality initialisation (Wang et al., "Temporal Segment Networks",
+  ECCV 2016): every weight copied from the Kinetics-400 RGB I3D, except the first conv, whose kernel
+  `[7, 7, 7, 3, 64]` is averaged over the RGB channels and repeated for the 2 flow channels.
+- `cross_modal_kinetics_xy`: the same, but the dy channel gets the averaged kernel with its spatial
+  axes swapped. With the plain repeat the first layer only sees dx + dy, so a pan right and a pan
+  down look alike; with the swap, exchanging x and y in the input exchanges the two channels.
+- `random`: Keras' default initialisation with a fixed seed (tests, baseline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from core.model.i3d import build_i3d
+from core.weights.checkpoint import load_checkpoint_arrays, num_classes
+from core.weights.sources import WEIGHT_SOURCES
+from core.weights.kinetics import WEIGHTS_DIR, WeightsError, assign_weights, cache_is_valid, kinetics400_rgb_model
+
+FIRST_CONV = "Conv3d_1a_7x7_conv"
+MOTION_ADAPTED_FILE = "i3d_flow_motion_adapted.weights.h5"
+
+
+def cross_modal_arrays(rgb_model: keras.Model, channels: int = 2,
+                       swap_xy: bool = False) -> dict[str, list[np.ndarray]]:
+    """{layer name: weights} for a `channels`-input I3D from an RGB I3D (see module docstring)."""
+    arrays = {layer.name: [np.asarray(w) for w in layer.get_weights()]
+              for layer in rgb_model.layers if layer.weights}
+    mean = arrays[FIRST_CONV][0].mean(axis=3, keepdims=True)  # [7, 7, 7, 1, 64]
+    kernel = np.repeat(mean, channels, axis=3)
+    if swap_xy:
+        kernel[..., 1, :] = np.transpose(mean[..., 0, :], (0, 2, 1, 3))
+    arrays[FIRST_CONV] = [kernel]
+    return arrays
+
+
+def motion_adapted_path(weights_dir: str | os.PathLike = WEIGHTS_DIR) -> Path:
+    return Path(weights_dir) / MOTION_ADAPTED_FILE
+
+
+def build_flow_i3d(weights: str = "motion_adapted", seed: int = 0, channels: int = 2,
+                   size: int | None = 224, dtype: str | None = None,
+                   weights_dir: str | os.PathLike = WEIGHTS_DIR,
+                   weights_path: str | os.PathLike | None = None) -> keras.Model:
+    """The flow-stream I3D (up to Logits, any T) with the chosen initial weights."""
+    if weights not in WEIGHT_SOURCES:
+        raise WeightsError(f"unknown flow weights {weights!r}; use one of {WEIGHT_SOURCES}")
+    if weights == "checkpoint":
+        if weights_path is None:
+            raise WeightsError("weights 'checkpoint' needs weights_path, the checkpoint file")
+        arrays = load_checkpoint_arrays(weights_path, channels)
+        model = build_i3d(channels=channels, num_classes=num_classes(arrays), size=size, dtype=dtype)
+        assign_weights(model, arrays)
+        return model
+    if weights == "random":
+        keras.utils.set_random_seed(seed)
+    model = build_i3d(channels=channels, size=size, dtype=dtype)
+    if weights.startswith("cross_modal"):
+        assign_weights(model, cross_modal_arrays(kinetics400_rgb_model(), channels,
+                                                 swap_xy=weights.endswith("_xy")))
+    elif weights == "motion_adapted":
+        path = motion_adapted_path(weights_dir)
+        if not cache_is_valid(path):
+            raise WeightsError(f"the motion-adapted flow weights are missing or corrupt ({path}); run "
+                               "`python -m core weights prepare` (set-up does it)")
+        model.load_weights(path)
+    return model
+
+
+def motion_adapted_metrics_path(weights_dir: str | os.PathLike = WEIGHTS_DIR) -> Path:
+    """The JSON beside the motion-adapted weights: their recipe and measured metrics."""
+    return motion_adapted_path(weights_dir).with_suffix("").with_suffix(".json")
+
+
+def read_motion_adapted_metrics(weights_dir: str | os.PathLike = WEIGHTS_DIR) -> dict:
+    """The metrics JSON written beside the motion-adapted weights ({} if absent)."""
+    path = motion_adapted_metrics_path(weights_dir)
+    return json.loads(path.read_text()) if path.exists() else {}
