@@ -62,3 +62,27 @@ class SequenceError(DFEError, ValueError):
 
 class ConfigError(DFEError, ValueError):
     """A configuration file or setting is missing, malformed, or has unknown keys or wrong types."""
+
+
+class FolderNotFoundError(DFEError, FileNotFoundError):
+    """An input folder does not exist."""
+
+
+class FrameError(VideoError, ValueError):
+    """A frame cannot be prepared as asked (too small to crop, an index outside the video)."""
+
+
+class VideoWriteError(VideoError, ValueError):
+    """Frames cannot be written as a video (unsupported extension, odd size, no frames)."""
+
+
+class FlowParameterError(FlowError, ValueError):
+    """A flow method's parameter, a method registration or a flow format is not valid."""
+
+
+class AssetError(DFEError):
+    """A file the project ships (e.g. the Kinetics label list) is missing or malformed."""
+
+
+class JobTimeoutError(DFEError, TimeoutError):
+    """A background job did not finish in the time given."""

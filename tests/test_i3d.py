@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.model.i3d import (ALIASES, ARCHITECTURE, ENDPOINTS, EndpointError, build_i3d, endpoint_model, resolve_endpoint,
-                      unit_paths)
+from core.model.architecture import ARCHITECTURE
+from core.model.endpoints import ALIASES, ENDPOINT_ORDER, EndpointError, resolve_endpoint
+from core.model.i3d import build_i3d, endpoint_model, unit_paths
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_every_endpoint_is_a_named_layer_with_the_papers_channels(flow_i3d):
     for name, count in channels.items():
         assert flow_i3d.get_layer(name).output.shape[-1] == count
     assert len(unit_paths()) == 57
-    assert ENDPOINTS == tuple(name for name, _ in ARCHITECTURE) + ("Features", "Logits", "Predictions")
+    assert ENDPOINT_ORDER == tuple(name for name, _ in ARCHITECTURE) + ("Features", "Logits", "Predictions")
 
 
 def test_googlenet_aliases_resolve():

@@ -10,11 +10,12 @@ from matplotlib.figure import Figure
 
 from core.features.config import ExtractorConfig, InferenceSection, ModelSection
 from core.features.extractor import DynamicFeatureExtractor
-from core.viz.feature_plots import (channel_profile, cosine_similarity_matrix, downsample, features_time_heatmap,
-                                features_time_heatmap_plotly, pca_trajectory_plot, pca_trajectory_plotly,
-                                similarity_matrix_plot, similarity_matrix_plotly)
+from core.features.similarity import cosine_similarity_matrix
+from core.viz.feature_plots import (channel_profile, downsample, features_time_heatmap, features_time_heatmap_plotly,
+                                   pca_trajectory_plot, pca_trajectory_plotly, similarity_matrix_plot,
+                                   similarity_matrix_plotly)
 from core.features.store import FeatureSet
-from core.model.i3d import temporal_stride
+from core.model.architecture import temporal_stride
 from core.features.sequences import make_windows
 from core.viz.visualization import FeatureVisualization
 

@@ -33,7 +33,7 @@ from typing import Any, Callable
 from core.common.clock import utc_iso, utc_stamp
 from core.common.atomic import write_json_atomic
 from core.common.process import configure_process
-from core.errors import DFEError
+from core.errors import DFEError, JobTimeoutError
 
 JobFunction = Callable[[dict[str, Any], Callable[[int, int | None, str], None]], dict[str, Any]]
 KindsFactory = Callable[..., dict[str, JobFunction]]
@@ -202,7 +202,7 @@ class JobRunner(JobStore):
             if state.finished:
                 return state
             time.sleep(0.05)
-        raise TimeoutError(f"job {job_id} still {self.get(job_id).status} after {timeout} s")
+        raise JobTimeoutError(f"job {job_id} still {self.get(job_id).status} after {timeout} s")
 
     def close(self) -> None:
         """Stop the worker process (queued jobs are dropped; a running one is waited for)."""

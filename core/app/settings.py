@@ -9,12 +9,14 @@
 from __future__ import annotations
 
 import os
+import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import yaml
 
 from core.common.paths import CONFIG_DIR
+from core.common.values import as_type
 from core.errors import ConfigError
 
 DEFAULT_CONFIG = CONFIG_DIR / "app.yaml"
@@ -28,18 +30,6 @@ class AppSettings:
 
 
 _ENVIRONMENT = {"workspace": "DFE_WORKSPACE", "model_dir": "DFE_MODEL_DIR", "demo_results": "DFE_DEMO_RESULTS"}
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-
-
-def _typed(key: str, value) -> Path | bool:
-    """`value` (from YAML or the environment) as the type of the setting's default."""
-    if not isinstance(getattr(AppSettings, key), bool):
-        return Path(value)
-    if isinstance(value, bool):
-        return value
-    if str(value).strip().lower() in _TRUE + _FALSE:
-        return str(value).strip().lower() in _TRUE
-    raise ConfigError(f"{key} must be true or false, got {value!r}")
 
 
 def load_settings(config_path: str | os.PathLike | None = None) -> AppSettings:
@@ -60,4 +50,5 @@ def load_settings(config_path: str | os.PathLike | None = None) -> AppSettings:
     for key, variable in _ENVIRONMENT.items():
         if os.environ.get(variable):
             values[key] = os.environ[variable]
-    return AppSettings(**{key: _typed(key, value) for key, value in values.items()})
+    types = typing.get_type_hints(AppSettings)
+    return AppSettings(**{key: as_type(value, types[key], key) for key, value in values.items()})

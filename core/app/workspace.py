@@ -113,9 +113,8 @@ class Workspace:
         return self.root / "flow" / method
 
     def videos(self) -> list[Path]:
-        """The videos in the workspace, sorted by name."""
-        self.videos_dir.mkdir(parents=True, exist_ok=True)
-        return find_videos(self.videos_dir)
+        """The videos in the workspace, sorted by name (none before the first is added)."""
+        return find_videos(self.videos_dir) if self.videos_dir.is_dir() else []
 
     def video(self, name: str) -> Path:
         """The workspace video called `name` (a plain file name)."""

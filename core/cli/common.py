@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from core.errors import DFEError
 from core.flow.methods import FLOW_METHODS
 from core.flow.pipeline import FlowJob
 from core.flow.store import FLOW_FORMATS
+
+
+class UsageError(DFEError, ValueError):
+    """A command was given options that do not go together, or an input it cannot use."""
 
 
 def parse_param(text: str) -> tuple[str, str]:
@@ -41,6 +46,6 @@ def add_flow_options(parser: argparse.ArgumentParser) -> None:
 def flow_job(args: argparse.Namespace, fmt: str = "npy") -> FlowJob:
     """The `FlowJob` the flow options describe."""
     if fmt not in FLOW_FORMATS:
-        raise ValueError(f"unknown format {fmt!r}")
+        raise UsageError(f"unknown format {fmt!r}")
     return FlowJob(method=args.method, params=dict(args.param), i3d=args.convention == "i3d",
                    target_fps=args.fps, format=fmt, workers=args.workers)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from core.cli.common import UsageError
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from core.training.motion_dataset import MOTIONS
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         for path in args.images:
             image = cv2.imread(path, cv2.IMREAD_COLOR)
             if image is None:
-                raise ValueError(f"cannot read image {path}")
+                raise UsageError(f"cannot read image {path}")
             scenes.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
     paths = write_motion_dataset(args.output_dir, args.motions, range(args.scenes), args.clips_per_scene,
                                  args.seed, num_frames=args.frames, scenes=scenes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from core.cli.common import UsageError
 from core.registry.versions import MODEL_NAME, ModelRegistry
 from core.registry.summary import version_rows
 from core.app.settings import load_settings
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"removed alias {args.alias}")
         else:
             if not args.version:
-                raise ValueError("give the version the alias should point at (or --remove)")
+                raise UsageError("give the version the alias should point at (or --remove)")
             registry.set_alias(args.alias, args.version)
             print(f"{args.alias} -> {registry.resolve(args.alias)}")
     elif args.action == "tag":

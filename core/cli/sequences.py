@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from core.cli.common import UsageError
 from core.cli.common import add_flow_options, add_run_options, flow_job
 from core.flow.pipeline import compute_video_flow
 from core.common.progress import TqdmProgress
@@ -34,18 +35,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.mode == "load":
         if not args.input_dir:
-            raise ValueError("--mode load needs --input_dir (a folder of stored flow)")
+            raise UsageError("--mode load needs --input_dir (a folder of stored flow)")
         flow_dir = Path(args.input_dir)
     else:
         if not args.video_path:
-            raise ValueError("--mode compute needs --video_path")
+            raise UsageError("--mode compute needs --video_path")
         flow_dir = Path(args.output_dir) / "flow"
         with TqdmProgress(f"flow {Path(args.video_path).name}", "pair", not args.quiet) as progress:
             compute_video_flow(args.video_path, flow_dir, flow_job(args), progress, args.overwrite)
     loader = OpticalFlowSequenceLoader(flow_dir, args.sequence_length, args.stride)
     names = [Path(args.video_path).stem] if args.mode == "compute" else loader.list_flow_files()
     if not names:
-        raise ValueError(f"no stored flow in {flow_dir}; run `python -m core flow` first")
+        raise UsageError(f"no stored flow in {flow_dir}; run `python -m core flow` first")
     for name in names:
         with TqdmProgress(f"windows {name}", "window", not args.quiet) as progress:
             output = write_sequences(loader, name, args.output_dir, progress, args.overwrite)

@@ -10,7 +10,13 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
+from core.errors import DFEError
+from core.features.similarity import unit_rows
 from core.features.store import FeatureSet
+
+
+class ComparisonError(DFEError, ValueError):
+    """The chosen videos cannot be compared (none, features of different sizes, no such window)."""
 
 
 @dataclass(frozen=True)
@@ -25,10 +31,10 @@ class Projection:
 
 def _stack(feature_sets: Sequence[FeatureSet]) -> tuple[np.ndarray, list[str], list[int], list[float]]:
     if not feature_sets:
-        raise ValueError("no videos with features to compare")
+        raise ComparisonError("no videos with features to compare")
     dims = {f.features.reshape(len(f.features), -1).shape[1] for f in feature_sets}
     if len(dims) > 1:
-        raise ValueError(f"the videos' features have different sizes {sorted(dims)}: extract them with the "
+        raise ComparisonError(f"the videos' features have different sizes {sorted(dims)}: extract them with the "
                          "same endpoint")
     features = np.concatenate([f.features.reshape(len(f.features), -1) for f in feature_sets])
     videos = [f.name for f in feature_sets for _ in f.windows]
@@ -40,7 +46,7 @@ def _stack(feature_sets: Sequence[FeatureSet]) -> tuple[np.ndarray, list[str], l
 def project(feature_sets: Sequence[FeatureSet], method: str = "pca", seed: int = 0) -> Projection:
     """All windows of all videos in one 2D projection ("pca", or "tsne" for local structure)."""
     features, videos, windows, centres = _stack(feature_sets)
-    unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(features)
     if method == "tsne" and len(unit) > 3:
         perplexity = max(2.0, min(30.0, (len(unit) - 1) / 3))
         coordinates = TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(unit)
@@ -49,7 +55,7 @@ def project(feature_sets: Sequence[FeatureSet], method: str = "pca", seed: int =
         components = min(2, len(unit), unit.shape[1])
         coordinates[:, :components] = PCA(components).fit_transform(unit) if len(unit) > 1 else 0
     else:
-        raise ValueError(f"unknown projection {method!r}; use pca or tsne")
+        raise ComparisonError(f"unknown projection {method!r}; use pca or tsne")
     return Projection(coordinates, videos, windows, centres)
 
 
@@ -66,8 +72,8 @@ def similar_windows(feature_sets: Sequence[FeatureSet], video: str, window: int,
     features, videos, windows, centres = _stack(feature_sets)
     matches = [i for i, (v, w) in enumerate(zip(videos, windows)) if v == video and w == window]
     if not matches:
-        raise ValueError(f"no window {window} of {video!r}")
-    unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+        raise ComparisonError(f"no window {window} of {video!r}")
+    unit = unit_rows(features)
     similarity = unit @ unit[matches[0]]
     order = [i for i in np.argsort(-similarity) if i != matches[0] and (not other_videos_only or videos[i] != video)]
     return [{"video": videos[i], "window": windows[i], "centre (ms)": round(centres[i]),

@@ -30,21 +30,22 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from core.common.atomic import write_json_atomic
+from core.errors import DFEError
+from core.features.similarity import unit_rows
 
 
-def _unit(features: np.ndarray) -> np.ndarray:
-    features = np.asarray(features, np.float64).reshape(len(features), -1)
-    return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+class EvaluationError(DFEError, ValueError):
+    """Too few clips, windows or labels for a metric."""
 
 
 def knn_loo_predictions(features: np.ndarray, labels: np.ndarray, k: int = 1) -> np.ndarray:
     """Leave-one-out k-NN predictions (cosine): each clip voted on by its k nearest *other* clips."""
     labels = np.asarray(labels)
     if len(features) != len(labels) or len(features) <= k:
-        raise ValueError(f"need more than k={k} clips with one label each, got {len(features)} "
+        raise EvaluationError(f"need more than k={k} clips with one label each, got {len(features)} "
                          f"features and {len(labels)} labels")
-    model = KNeighborsClassifier(n_neighbors=k + 1, metric="cosine").fit(_unit(features), labels)
-    neighbours = model.kneighbors(_unit(features), return_distance=False)
+    model = KNeighborsClassifier(n_neighbors=k + 1, metric="cosine").fit(unit_rows(features), labels)
+    neighbours = model.kneighbors(unit_rows(features), return_distance=False)
     predictions = []
     for row, own in enumerate(neighbours):
         others = [i for i in own if i != row][:k]
@@ -60,7 +61,7 @@ def knn_loo_accuracy(features: np.ndarray, labels: np.ndarray, k: int = 1) -> fl
 
 def fisher_ratio(features: np.ndarray, labels: np.ndarray) -> float:
     """trace(between-class scatter) / trace(within-class scatter) of L2-normalised features."""
-    features, labels = _unit(features), np.asarray(labels)
+    features, labels = unit_rows(features), np.asarray(labels)
     mean = features.mean(axis=0)
     between = within = 0.0
     for label in np.unique(labels):
@@ -77,14 +78,14 @@ def linear_probe_accuracy(features: np.ndarray, labels: np.ndarray, folds: int =
     folds = max(2, min(folds, int(np.bincount(np.unique(labels, return_inverse=True)[1]).min())))
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    return float(cross_val_score(probe, _unit(features), labels, cv=splits).mean())
+    return float(cross_val_score(probe, unit_rows(features), labels, cv=splits).mean())
 
 
 def temporal_consistency(features: np.ndarray) -> float:
     """Mean cosine similarity of consecutive rows (windows) of one video's `[N, D]` features."""
-    unit = _unit(features)
+    unit = unit_rows(features)
     if len(unit) < 2:
-        raise ValueError("temporal consistency needs at least two windows")
+        raise EvaluationError("temporal consistency needs at least two windows")
     return float(np.mean(np.sum(unit[1:] * unit[:-1], axis=1)))
 
 
@@ -93,7 +94,7 @@ def instance_discrimination(features: Sequence[np.ndarray], starts: Sequence[np.
     """Fraction of windows whose nearest neighbour (cosine) among windows that do not overlap them
     comes from the same video. `features[v]` is `[N_v, D]`, `starts[v]` the windows' first frames.
     Only windows that have a non-overlapping window in their own video count; None if none has."""
-    all_features = _unit(np.concatenate(features))
+    all_features = unit_rows(np.concatenate(features))
     video = np.concatenate([np.full(len(f), v) for v, f in enumerate(features)])
     start = np.concatenate(starts)
     same_video = video[:, None] == video[None, :]
@@ -112,14 +113,14 @@ def discriminability(features: np.ndarray, labels: np.ndarray) -> dict[str, floa
     labels = np.asarray(labels)
     return {"knn1_accuracy": knn_loo_accuracy(features, labels, 1),
             "knn5_accuracy": knn_loo_accuracy(features, labels, 5),
-            "silhouette": float(silhouette_score(_unit(features), labels, metric="cosine")),
+            "silhouette": float(silhouette_score(unit_rows(features), labels, metric="cosine")),
             "fisher_ratio": fisher_ratio(features, labels),
             "linear_probe_accuracy": linear_probe_accuracy(features, labels)}
 
 
 def cosine_to(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity of two `[N, D]` arrays."""
-    return np.sum(_unit(reference) * _unit(other), axis=1)
+    return np.sum(unit_rows(reference) * unit_rows(other), axis=1)
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def confusion_matrix_plot(report: dict[str, Any]) -> Figure:
 
 def projection_plot(features: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> Figure:
     """The clips in the plane of the first two principal components, coloured by class."""
-    coordinates = PCA(n_components=2).fit_transform(_unit(features))
+    coordinates = PCA(n_components=2).fit_transform(unit_rows(features))
     figure = Figure(figsize=(7, 5.5))
     axis = figure.subplots()
     for index, name in enumerate(class_names):

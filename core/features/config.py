@@ -17,6 +17,7 @@ import yaml
 from core.common.paths import CONFIG_DIR
 from core.flow.methods import FLOW_METHODS
 from core.model.endpoints import MIN_FRAMES, EndpointError, resolve_endpoint
+from core.common.values import as_type
 from core.errors import ConfigError
 from core.weights.sources import WEIGHT_SOURCES
 
@@ -103,16 +104,11 @@ def _build(cls: type, values: Any, where: str) -> Any:
 
 
 def _typed(value: Any, hint: Any, key: str) -> Any:
+    """`value` as the field's type (`core.common.values`); None where the field is optional."""
     allowed = typing.get_args(hint) or (hint,)
     if value is None and type(None) in allowed:
         return None
-    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not any(isinstance(value, t) and not (t is int and isinstance(value, bool))
-               for t in allowed if t is not type(None)):
-        names = " or ".join(t.__name__ for t in allowed)
-        raise ConfigError(f"{key} must be {names}, got {value!r}")
-    return value
+    return as_type(value, next(t for t in allowed if t is not type(None)), key)
 
 
 def load_config(config_path: str | os.PathLike | None = None) -> ExtractorConfig:

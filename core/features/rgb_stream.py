@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from core.common.paths import ASSETS_DIR
+from core.errors import AssetError
 from core.model.i3d import endpoint_model
 from core.features.sequences import Window
 from core.video.decode import FrameTransform, iter_frames
@@ -31,7 +32,7 @@ def kinetics400_labels() -> list[str]:
     """The 400 Kinetics class names in the order of the I3D logits."""
     labels = LABELS_FILE.read_text().splitlines()
     if len(labels) != 400:
-        raise ValueError(f"{LABELS_FILE} must list 400 classes, found {len(labels)}")
+        raise AssetError(f"{LABELS_FILE} must list 400 classes, found {len(labels)}")
     return labels
 
 

@@ -16,7 +16,8 @@ from typing import Any, Callable, Mapping
 import cv2
 import numpy as np
 
-from core.errors import UnknownFlowMethodError
+from core.common.values import as_type
+from core.errors import FlowParameterError, UnknownFlowMethodError
 
 PairFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -44,27 +45,14 @@ class FlowMethod:
     def resolve(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults updated with `overrides`, each coerced to the default's type.
 
-        Raises ValueError naming the unknown parameter and the valid ones.
+        Raises `FlowParameterError` naming the unknown parameter and the valid ones.
         """
         unknown = sorted(set(overrides) - set(self.defaults))
         if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} for flow method {self.name!r}; "
+            raise FlowParameterError(f"unknown parameter(s) {unknown} for flow method {self.name!r}; "
                              f"valid: {sorted(self.defaults)}")
-        return {key: _coerce(key, value, self.defaults[key]) for key, value in
-                {**self.defaults, **overrides}.items()}
-
-
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        if isinstance(value, str):
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(f"parameter {key!r} must be true or false, got {value!r}")
-            return value.lower() in ("true", "1", "yes")
-        return bool(value)
-    try:
-        return type(default)(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"parameter {key!r} must be {type(default).__name__}, got {value!r}") from None
+        return {key: as_type(value, type(self.defaults[key]), f"parameter {key!r} of {self.name}")
+                for key, value in {**self.defaults, **overrides}.items()}
 
 
 FLOW_METHODS: dict[str, FlowMethod] = {}
@@ -73,7 +61,7 @@ FLOW_METHODS: dict[str, FlowMethod] = {}
 def register(method: FlowMethod) -> FlowMethod:
     """Add `method` to the registry (names are unique)."""
     if method.name in FLOW_METHODS:
-        raise ValueError(f"flow method {method.name!r} is already registered")
+        raise FlowParameterError(f"flow method {method.name!r} is already registered")
     FLOW_METHODS[method.name] = method
     return method
 
@@ -119,7 +107,7 @@ _DIS_SETTERS = {"finest_scale": "setFinestScale", "patch_size": "setPatchSize",
 
 def _dis(params: Mapping[str, Any]) -> PairFunction:
     if params["preset"] not in _DIS_PRESETS:
-        raise ValueError(f"DIS preset must be one of {sorted(_DIS_PRESETS)}, got {params['preset']!r}")
+        raise FlowParameterError(f"DIS preset must be one of {sorted(_DIS_PRESETS)}, got {params['preset']!r}")
     dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[params["preset"]])
     for key, setter in _DIS_SETTERS.items():
         if params[key] != -1:
@@ -187,7 +175,7 @@ _RLOF_INTERPOLATIONS = {"geo": cv2.optflow.INTERP_GEO, "epic": cv2.optflow.INTER
 
 def _rlof(params: Mapping[str, Any]) -> PairFunction:
     if params["interpolation"] not in _RLOF_INTERPOLATIONS:
-        raise ValueError(f"RLOF interpolation must be one of {sorted(_RLOF_INTERPOLATIONS)}")
+        raise FlowParameterError(f"RLOF interpolation must be one of {sorted(_RLOF_INTERPOLATIONS)}")
     grid = (params["grid_step"], params["grid_step"])
     rlof = cv2.optflow.DenseRLOFOpticalFlow_create(
         forwardBackwardThreshold=params["forward_backward_threshold"], gridStep=grid,

@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from core.errors import FlowParameterError, FolderNotFoundError
 from core.flow.computer import OpticalFlowComputer
 from core.flow.formats import NpyStreamWriter, write_flo, write_jpeg_pair
 from core.flow.store import (FLOW_FORMATS, FlowRecord, SourceFingerprint, data_path, find_complete,
@@ -44,7 +45,7 @@ class FlowJob:
 
     def __post_init__(self) -> None:
         if self.format not in FLOW_FORMATS:
-            raise ValueError(f"unknown flow format {self.format!r}; use one of {FLOW_FORMATS}")
+            raise FlowParameterError(f"unknown flow format {self.format!r}; use one of {FLOW_FORMATS}")
 
     def computer(self) -> OpticalFlowComputer:
         return OpticalFlowComputer(self.method, workers=self.workers, **self.params)
@@ -126,5 +127,5 @@ def find_videos(input_dir: str | os.PathLike) -> list[Path]:
     """Video files directly in `input_dir` (by extension), sorted by name."""
     folder = Path(input_dir)
     if not folder.is_dir():
-        raise FileNotFoundError(f"input folder not found: {folder}")
+        raise FolderNotFoundError(f"input folder not found: {folder}")
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)

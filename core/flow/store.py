@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from core.common.atomic import write_json_atomic
-from core.errors import FlowFileError
+from core.errors import FlowFileError, FlowParameterError
 from core.flow.formats import load_flow_npy, npy_shape, read_flo, read_jpeg_pairs
 
 FLOW_FORMATS = ("npy", "jpg", "flo")
@@ -85,7 +85,7 @@ def record_path(output_dir: str | os.PathLike, name: str) -> Path:
 def data_path(output_dir: str | os.PathLike, name: str, fmt: str) -> Path:
     """Where the flow data of `name` in format `fmt` lives."""
     if fmt not in FLOW_FORMATS:
-        raise ValueError(f"unknown flow format {fmt!r}; use one of {FLOW_FORMATS}")
+        raise FlowParameterError(f"unknown flow format {fmt!r}; use one of {FLOW_FORMATS}")
     suffix = {"npy": ".npy", "jpg": "", "flo": "_flo"}[fmt]
     return Path(output_dir) / f"{name}{suffix}"
 

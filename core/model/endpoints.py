@@ -7,6 +7,8 @@ GoogLeNet names are aliases: `inception_3a/3b` = `Mixed_3b/3c`, `inception_4a..4
 
 from __future__ import annotations
 
+from core.errors import DFEError
+
 MIN_FRAMES = 9  # time shrinks 8x before the 2-frame average pool: ceil(T / 8) >= 2
 
 HEAD_ENDPOINTS = ("Features", "Logits", "Predictions")
@@ -20,8 +22,13 @@ _GOOGLENET = {"inception_3a": "Mixed_3b", "inception_3b": "Mixed_3c", "inception
               "inception_4e": "Mixed_4f", "inception_5a": "Mixed_5b", "inception_5b": "Mixed_5c"}
 ALIASES: dict[str, str] = {**_GOOGLENET, **{f"{k}_concat": v for k, v in _GOOGLENET.items()}}
 
+SPATIAL_ENDPOINTS = ENDPOINT_ORDER[:-len(HEAD_ENDPOINTS)]  # outputs [B, t, h, w, c]
+FEATURE_ENDPOINT_CHOICES = ("Features", *SPATIAL_ENDPOINTS, *sorted(ALIASES))  # what features can be taken from
+# The layers with learned filters (convolutions and Inception blocks), for pictures of what they see.
+VISUAL_LAYER_CHOICES = (*(name for name in SPATIAL_ENDPOINTS if not name.startswith("MaxPool")), *sorted(ALIASES))
 
-class EndpointError(ValueError):
+
+class EndpointError(DFEError, ValueError):
     """An endpoint or alias name that the architecture does not have."""
 
 

@@ -6,7 +6,7 @@ The architecture is DeepMind's kinetics-i3d `i3d.py`, declared once in `ARCHITEC
 - max pools with 'SAME' padding; nine Inception (Mixed) blocks with the paper's widths;
 - the head: average pool 2x7x7 VALID -> dropout -> 1x1x1 conv with bias -> mean over time.
 
-Every endpoint is a layer with DeepMind's name (`ENDPOINTS`), so any of them can be an output;
+Every endpoint is a layer with DeepMind's name (`ENDPOINT_ORDER`), so any of them can be an output;
 GoogLeNet names (`inception_3a` ... `inception_5b`, also with `_concat`) are aliases. `Features`
 is the 1024-value clip descriptor: Mixed_5c average-pooled (2x7x7 VALID), then averaged over time.
 Keras layer names cannot hold "/", so a checkpoint variable `Mixed_3b/Branch_1/Conv3d_0b_3x3` is the
@@ -21,17 +21,15 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from core.model.endpoints import (ALIASES, ENDPOINT_ORDER, HEAD_ENDPOINTS, MIN_FRAMES, EndpointError,
-                            resolve_endpoint)
-from core.model.architecture import ARCHITECTURE, Mixed, Pool, Unit, temporal_stride
-
-__all__ = ["ALIASES", "ARCHITECTURE", "ENDPOINTS", "EndpointError", "MIN_FRAMES", "build_i3d",
-           "endpoint_model", "layer_name", "resolve_endpoint", "temporal_stride", "unit_paths"]
+from core.errors import DFEError
+from core.model.architecture import ARCHITECTURE, Mixed, Pool, Unit
+from core.model.endpoints import HEAD_ENDPOINTS, MIN_FRAMES, resolve_endpoint
 
 MIN_HEAD_SIZE = 193  # ceil(H / 32) must reach the 7x7 average pool
 
 
-ENDPOINTS = ENDPOINT_ORDER  # tests check that it lists ARCHITECTURE's stages, then the head
+class ModelInputError(DFEError, ValueError):
+    """The input asked of the model is too short or too small for its architecture."""
 
 # The branches of a Mixed block: (checkpoint path, index into the widths, kernel).
 MIXED_UNITS = (("Branch_0/Conv3d_0a_1x1", 0, (1, 1, 1)), ("Branch_1/Conv3d_0a_1x1", 1, (1, 1, 1)),
@@ -103,9 +101,9 @@ def build_i3d(channels: int = 2, num_classes: int = 400, final_endpoint: str = "
         cut = [stage_name for stage_name, _ in ARCHITECTURE].index(resolve_endpoint(start_after)) + 1
         channels, stages, frames, size = _channels_after(cut), ARCHITECTURE[cut:], None, None
     if frames is not None and frames < MIN_FRAMES:
-        raise ValueError(f"I3D needs at least {MIN_FRAMES} frames, got {frames}")
+        raise ModelInputError(f"I3D needs at least {MIN_FRAMES} frames, got {frames}")
     if final_endpoint in HEAD_ENDPOINTS and size is not None and size < MIN_HEAD_SIZE:
-        raise ValueError(f"the I3D head needs frames of at least {MIN_HEAD_SIZE}x{MIN_HEAD_SIZE}, got {size}")
+        raise ModelInputError(f"the I3D head needs frames of at least {MIN_HEAD_SIZE}x{MIN_HEAD_SIZE}, got {size}")
     inputs = keras.Input((frames, size, size, channels), name="inputs")
     x = inputs
     for stage_name, stage in stages:

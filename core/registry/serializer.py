@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from core.common.paths import PROJECT_ROOT
@@ -26,8 +25,6 @@ from core.registry.versions import MODEL_NAME, SAVED_MODEL_DIR, WEIGHTS_FILE, Mo
 
 MODEL_FILE = "model.keras"
 FEATURES_ENDPOINT = "Features"
-METADATA_KEYS = ("author", "description", "training_dataset", "tags", "config", "weights_source",
-                 "metrics", "created")
 
 
 def git_revision() -> str | None:
@@ -147,9 +144,3 @@ class ModelSerializer:
             raise RegistryError(f"cannot read legacy model {path}: {error}") from None
         merged = {"description": f"imported from {Path(path).name}", **(metadata or {})}
         return Path(ModelSerializer(model, model_name).save_model(base_dir, merged)).name
-
-
-def features_of_export(export_dir: str | os.PathLike, clips: np.ndarray) -> np.ndarray:
-    """Run the `features` signature of an exported SavedModel (for checks and scripts)."""
-    loaded = tf.saved_model.load(str(export_dir))
-    return np.asarray(loaded.features(tf.constant(clips, tf.float32)))

@@ -22,6 +22,7 @@ from typing import Iterator, Sequence
 import cv2
 import numpy as np
 
+from core.features.folders import DatasetError
 from core.flow.computer import OpticalFlowComputer
 from core.video.writer import write_video
 
@@ -164,7 +165,7 @@ def ensure_motion_dataset(output_dir: str | os.PathLike, motions: Sequence[str] 
         return folder
     unknown = sorted(set(motions) - set(MOTIONS))
     if unknown or len(motions) < 2:
-        raise ValueError(f"choose at least two motions of {', '.join(MOTIONS)} (unknown: {', '.join(unknown) or '-'})")
+        raise DatasetError(f"choose at least two motions of {', '.join(MOTIONS)} (unknown: {', '.join(unknown) or '-'})")
     staging = folder.parent / f".{folder.name}-{uuid.uuid4().hex[:8]}"
     write_motion_dataset(staging, motions, range(scenes), seed=seed, num_frames=num_frames)
     try:

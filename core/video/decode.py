@@ -20,6 +20,7 @@ import numpy as np
 from core.errors import (
     CorruptVideoError,
     EmptyVideoError,
+    FrameError,
     NotAVideoError,
     TooFewFramesError,
     VideoNotFoundError,
@@ -97,7 +98,6 @@ class FrameTransform:
 
 # I3D's flow convention (DeepMind kinetics-i3d README): grey frames, short side 256, centre crop 224.
 I3D_FLOW_TRANSFORM = FrameTransform(gray=True, short_side=256, crop=224)
-I3D_FPS = 25.0
 
 
 def _short_side_size(width: int, height: int, short_side: int) -> tuple[int, int]:
@@ -120,7 +120,7 @@ def center_crop(frame: np.ndarray, size: int) -> np.ndarray:
     """The central `[size, size, ...]` region of `[H, W, ...]`; both sides must be >= size."""
     height, width = frame.shape[:2]
     if height < size or width < size:
-        raise ValueError(f"cannot centre-crop {size}x{size} from a {width}x{height} frame; "
+        raise FrameError(f"cannot centre-crop {size}x{size} from a {width}x{height} frame; "
                          "resize the short side to at least the crop size first")
     top, left = (height - size) // 2, (width - size) // 2
     return frame[top:top + size, left:left + size]
@@ -296,7 +296,7 @@ def read_frame(path: str | os.PathLike, index: int, transform: FrameTransform | 
     """Frame `index` (0-based) of a video, optionally transformed; seeks instead of decoding all."""
     info = probe_video(path)
     if not 0 <= index < info.frame_count:
-        raise ValueError(f"frame {index} is outside 0..{info.frame_count - 1} of {Path(path).name}")
+        raise FrameError(f"frame {index} is outside 0..{info.frame_count - 1} of {Path(path).name}")
     capture = _open_capture(Path(path))
     try:
         capture.set(cv2.CAP_PROP_POS_FRAMES, index)

@@ -15,6 +15,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from core.common.atomic import atomic_path
+from core.errors import VideoWriteError
 
 _CODECS = {
     ".mp4": ("libx264", ["-movflags", "+faststart", "-preset", "veryfast", "-crf", "18"]),
@@ -28,21 +29,21 @@ _CODECS = {
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> Path:
     """Encode `frames` (`[H, W, 3] uint8` RGB, or `[H, W] uint8` grey; H and W even) to `path`.
 
-    The codec follows the extension (see module docstring). Returns the path. Raises ValueError for
+    The codec follows the extension (see module docstring). Returns the path. Raises `VideoWriteError` for
     an unsupported extension, odd frame sizes, or no frames.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in _CODECS:
-        raise ValueError(f"cannot write {suffix!r} videos; use one of {', '.join(_CODECS)}")
+        raise VideoWriteError(f"cannot write {suffix!r} videos; use one of {', '.join(_CODECS)}")
     codec, output_params = _CODECS[suffix]
     iterator = iter(frames)
     first = next(iterator, None)
     if first is None:
-        raise ValueError("no frames to write")
+        raise VideoWriteError("no frames to write")
     height, width = first.shape[:2]
     if height % 2 or width % 2:
-        raise ValueError(f"frame size {width}x{height} must be even for yuv420p video")
+        raise VideoWriteError(f"frame size {width}x{height} must be even for yuv420p video")
     pix_fmt_in = "gray" if first.ndim == 2 else "rgb24"
     with atomic_path(path) as tmp:
         writer = imageio_ffmpeg.write_frames(

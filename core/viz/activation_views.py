@@ -24,9 +24,14 @@ import plotly.graph_objects as go
 from matplotlib.figure import Figure
 
 from core.common.atomic import atomic_path
+from core.errors import DFEError
 from core.model.endpoints import resolve_endpoint
 from core.viz.flow_images import flow_to_color
 from core.model.architecture import temporal_stride
+
+
+class ActivationShapeError(DFEError, ValueError):
+    """Activations, channel indices or a frame index that do not fit the layer's output."""
 
 
 def _save(figure: Figure, save_path: str | os.PathLike | None) -> Figure:
@@ -47,7 +52,7 @@ def _clip(activations: np.ndarray) -> np.ndarray:
     if activations.ndim == 5:
         activations = activations[0]
     if activations.ndim != 4:
-        raise ValueError(f"activations must be [B, t, h, w, c] or [t, h, w, c], got {activations.shape}")
+        raise ActivationShapeError(f"activations must be [B, t, h, w, c] or [t, h, w, c], got {activations.shape}")
     return activations
 
 
@@ -75,7 +80,7 @@ class ActivationViews:
         clip = _clip(activations)
         bad = [i for i in indices if not 0 <= i < clip.shape[-1]]
         if bad:
-            raise ValueError(f"feature indices {bad} are outside 0..{clip.shape[-1] - 1} of {self.layer_name}")
+            raise ActivationShapeError(f"feature indices {bad} are outside 0..{clip.shape[-1] - 1} of {self.layer_name}")
         return clip
 
     # ---- matplotlib views ---------------------------------------------------------------------
@@ -85,7 +90,7 @@ class ActivationViews:
         """A grid of the first `max_channels` channels' spatial maps at layer time step `frame_idx`."""
         clip = _clip(activations)
         if not 0 <= frame_idx < len(clip):
-            raise ValueError(f"frame_idx {frame_idx} is outside 0..{len(clip) - 1} of {self.layer_name}")
+            raise ActivationShapeError(f"frame_idx {frame_idx} is outside 0..{len(clip) - 1} of {self.layer_name}")
         count = min(max_channels, clip.shape[-1])
         columns = int(np.ceil(np.sqrt(count)))
         rows = int(np.ceil(count / columns))

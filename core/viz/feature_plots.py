@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 
+from core.features.similarity import cosine_similarity_matrix
 from core.features.store import FeatureSet
 
 
@@ -48,12 +49,6 @@ def _binned(feature_set: FeatureSet, max_points: int) -> tuple[np.ndarray, np.nd
 def _most_variable(features: np.ndarray, count: int) -> np.ndarray:
     """Indices of the `count` feature dimensions that vary most over time (sorted)."""
     return np.sort(np.argsort(-features.var(axis=0))[:count])
-
-
-def cosine_similarity_matrix(features: np.ndarray) -> np.ndarray:
-    """`[N, N]` cosine similarity between the rows of `[N, D]` features."""
-    unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
-    return unit @ unit.T
 
 
 def pca_trajectory(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

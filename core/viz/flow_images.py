@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core.errors import FlowShapeError
 from core.flow.formats import check_flow
 
 
@@ -79,7 +80,7 @@ def quiver_overlay(frame: np.ndarray, flow: np.ndarray, step: int = 16, scale: f
     """
     flow = np.nan_to_num(check_flow(flow, ndim=3, allow_nan=True))
     if frame.shape[:2] != flow.shape[:2]:
-        raise ValueError(f"frame {frame.shape[:2]} and flow {flow.shape[:2]} differ in size")
+        raise FlowShapeError(f"frame {frame.shape[:2]} and flow {flow.shape[:2]} differ in size")
     canvas = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB) if frame.ndim == 2 else frame.copy()
     height, width = flow.shape[:2]
     for y in range(step // 2, height, step):

@@ -1,0 +1,50 @@
+"""Setting values as their declared type, whether they come from YAML, the environment or the
+command line (`--param key=value`): one rule for every setting of the project.
+
+- bool: a YAML boolean, or one of the words `1 true yes on` / `0 false no off` (any case);
+- int: an int, or a string of one ("8"); never a bool, never a float with a fraction;
+- float: an int or a float, or a string of one;
+- str: a string; Path: a string or a path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def parse_bool(value: Any, name: str) -> bool:
+    """`value` as a bool (see the module docstring); raises `ConfigError` naming `name`."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS + FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def as_type(value: Any, kind: type, name: str) -> Any:
+    """`value` as `kind` (bool, int, float, str or Path); raises `ConfigError` naming `name`."""
+    if kind is bool:
+        return parse_bool(value, name)
+    if isinstance(value, str) and kind in (int, float):
+        value = value.strip()
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    elif kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    elif kind is str and isinstance(value, str):
+        return value
+    elif kind is Path and isinstance(value, (str, os.PathLike)):
+        return Path(value)
+    raise ConfigError(f"{name} must be {kind.__name__}, got {value!r}")
