@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import keras
 import numpy as np
@@ -29,14 +28,14 @@ from core.model.endpoints import MIN_FRAMES, resolve_endpoint
 from core.errors import DFEError, FlowShapeError, SequenceError
 from core.features.store import FeatureSet, read_features, write_features
 from core.weights.flow_stream import build_flow_i3d, read_motion_adapted_metrics
-from core.flow.pipeline import FlowJob, compute_video_flow
-from core.flow.store import load_flow
+from core.flow.pipeline import FlowJob, VideoFlow
 from core.model.i3d import endpoint_model
 from core.registry.versions import MODEL_NAME
 from core.common.progress import ProgressCallback, no_progress
-from core.features.rgb_stream import RGBStream, top_k
+from core.features.rgb_stream import RGBStream, rgb_frame, top_k
 from core.registry.serializer import ModelSerializer
-from core.features.sequences import cut_window, make_windows, preprocess_flow
+from core.features.sequences import Window, cut_window, make_windows, preprocess_flow
+from core.features.streaming import BatchedForward, WindowCutter
 
 
 class DeviceError(DFEError):
@@ -186,61 +185,90 @@ class DynamicFeatureExtractor:
         """Per-window features of one pixel flow sequence `[T, H, W, 2]` at `fps`."""
         model = self.config.model
         windows = make_windows(name, len(flow), fps, model.sequence_length, model.stride)
-        batch_size = self.config.inference.batch_size
-        features = []
-        for start in range(0, len(windows), batch_size):
-            chunk = windows[start:start + batch_size]
-            clips = np.stack([preprocess_flow(cut_window(flow, w), model.input_size) for w in chunk])
-            features.append(self.extract_features(clips))
-            progress(start + len(chunk), len(windows))
-        return FeatureSet(name, np.concatenate(features), windows, fps, self.settings())
+        flow_batches = self._flow_batches(len(windows), progress)
+        for window in windows:
+            flow_batches.add(preprocess_flow(cut_window(flow, window), model.input_size))
+        return FeatureSet(name, np.concatenate(flow_batches.outputs()), windows, fps, self.settings())
+
+    def _flow_batches(self, total: int, progress: ProgressCallback) -> BatchedForward:
+        return BatchedForward(self.extract_features, self.config.inference.batch_size, total, progress)
 
     def extract_video(self, video_path: str | os.PathLike, output_dir: str | os.PathLike | None = None,
                       flow_dir: str | os.PathLike | None = None, progress: ProgressCallback = no_progress,
                       flow_progress: ProgressCallback = no_progress, flow_job: FlowJob | None = None) -> FeatureSet:
-        """Flow (I3D convention, `flow.method`) then per-window features of a video.
+        """Per-window features of a video, in one pass: the video is decoded once, flow (I3D
+        convention, `flow.method`) is computed pair by pair, and each window goes through I3D as soon
+        as its flow is there; the RGB stream (`model.rgb`) takes its frames from the same decode.
 
-        Flow is stored in `flow_dir` (default `<output_dir>/flow`, or a temporary folder) and reused
-        on re-runs; with `output_dir`, features are written there (see `core.features.store`) and a
-        re-run with the same settings returns them without recomputing. `flow_job` replaces the
-        config's flow settings (e.g. method parameters, or fewer threads per video in a batch).
+        Flow is kept only where asked: in `flow_dir` (default `<output_dir>/flow`; nowhere without
+        either), where a re-run reuses it. With `output_dir`, features are written there (see
+        `core.features.store`) and a re-run with the same settings returns them without recomputing.
+        `flow_job` replaces the config's flow settings (e.g. method parameters, or fewer threads per
+        video in a batch). Memory stays flat in the video's length.
         """
         video_path = Path(video_path)
         if flow_dir is None and output_dir is not None:
             flow_dir = Path(output_dir) / "flow"
         job = flow_job or FlowJob(method=self.config.flow.method, i3d=True, target_fps=self.config.flow.fps)
-        if flow_dir is None:
-            with tempfile.TemporaryDirectory() as tmp:
-                return self._features_of_stored_flow(video_path, tmp, job, None, progress, flow_progress)
-        return self._features_of_stored_flow(video_path, flow_dir, job, output_dir, progress, flow_progress)
-
-    def _features_of_stored_flow(self, video_path: Path, flow_dir, job: FlowJob, output_dir,
-                                 progress: ProgressCallback, flow_progress: ProgressCallback) -> FeatureSet:
-        result = compute_video_flow(video_path, flow_dir, job, flow_progress)
-        settings = {**self.settings(), "flow": result.record.settings() | {"source": None}}
-        if output_dir is not None:
+        flow = VideoFlow(video_path, job, flow_dir)
+        settings = {**self.settings(), "flow": flow.record.settings() | {"source": None}}
+        if output_dir is not None and flow.stored is not None:
             stored = read_features(output_dir, video_path.stem)
-            if stored is not None and stored.settings == _jsonable(settings) and result.skipped:
+            if stored is not None and stored.settings == _jsonable(settings):
                 progress(len(stored.windows), len(stored.windows))
                 return stored
-        flow, record = load_flow(flow_dir, video_path.stem)
-        feature_set = self.extract_flow(flow, record.fps, video_path.stem, progress)
-        feature_set.settings = settings
+        model = self.config.model
+        windows = make_windows(video_path.stem, flow.record.num_flow_frames, flow.record.fps,
+                               model.sequence_length, model.stride)
+        flow_windows, flow_batches = WindowCutter(windows), self._flow_batches(len(windows), progress)
+        decoded = self._decoded_with_rgb(flow, windows)
+        for flow_frame in flow.frames(decoded, flow_progress):
+            for _, clip in flow_windows.push(flow_frame):
+                flow_batches.add(preprocess_flow(clip, model.input_size))
+        feature_set = FeatureSet(video_path.stem, np.concatenate(flow_batches.outputs()), windows,
+                                 flow.record.fps, settings)
         if self.config.model.rgb != "off":
-            self._add_rgb_stream(feature_set, video_path)
+            for _ in decoded:  # flow was read back from disk: the RGB stream still needs the frames
+                pass
+            self._add_rgb_stream(feature_set, decoded.rgb_batches.outputs())
         if output_dir is not None:
             write_features(output_dir, feature_set)
         return feature_set
 
-
-    def _add_rgb_stream(self, feature_set: FeatureSet, video_path: Path) -> None:
-        """Kinetics top-5 per window; for two_stream, features become [RGB 1024 | flow 1024]."""
-        if self._rgb is None:
+    def _decoded_with_rgb(self, flow: VideoFlow, windows: list[Window]) -> "_RGBTap":
+        """The video's decoded frames for the flow; with the RGB stream on, each frame also feeds
+        the RGB windows on its way."""
+        if self.config.model.rgb != "off" and self._rgb is None:
             self._rgb = RGBStream()
-        logits, rgb_features = self._rgb.run(video_path, feature_set.windows, self.config.flow.fps)
+        rgb_batches = BatchedForward(self._rgb.forward, self.config.inference.batch_size) \
+            if self.config.model.rgb != "off" else None
+        return _RGBTap(flow.decoded_frames(), WindowCutter(windows), rgb_batches)
+
+    def _add_rgb_stream(self, feature_set: FeatureSet, outputs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Kinetics top-5 per window; for two_stream, features become [RGB 1024 | flow 1024]."""
+        logits = np.concatenate([batch_logits for batch_logits, _ in outputs])
         feature_set.predictions = [[asdict(p) for p in top_k(row, self._rgb.labels)] for row in logits]
         if self.config.model.rgb == "two_stream":
+            rgb_features = np.concatenate([batch_features for _, batch_features in outputs])
             feature_set.features = np.concatenate([rgb_features, feature_set.features], axis=1)
+
+
+class _RGBTap:
+    """Decoded frames passed through unchanged; with `rgb_batches`, each is also cut into the RGB
+    stream's windows, which run through the RGB model as they complete."""
+
+    def __init__(self, frames: Iterator[np.ndarray], windows: WindowCutter, rgb_batches: BatchedForward | None):
+        self._frames, self._windows, self.rgb_batches = frames, windows, rgb_batches
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return self
+
+    def __next__(self) -> np.ndarray:
+        frame = next(self._frames)
+        if self.rgb_batches is not None and not self._windows.finished:
+            for _, clip in self._windows.push(rgb_frame(frame)):
+                self.rgb_batches.add(clip)
+        return frame
 
 
 def _jsonable(value: Any) -> Any:

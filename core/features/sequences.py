@@ -115,12 +115,17 @@ def make_windows(source: str, num_frames: int, fps: float, sequence_length: int,
     return windows
 
 
-def cut_window(flow: np.ndarray, window: Window) -> np.ndarray:
-    """The frames of `window` from `[T, H, W, 2]` flow, padded by repeating the last frame."""
-    frames = np.asarray(flow[window.start:window.stop])
+def pad_window(frames: np.ndarray, window: Window) -> np.ndarray:
+    """`[stop - start, ...]` frames of `window` with the padding rule applied: the last frame repeated
+    `window.padded` times."""
     if window.padded:
         frames = np.concatenate([frames, np.repeat(frames[-1:], window.padded, axis=0)])
     return frames
+
+
+def cut_window(flow: np.ndarray, window: Window) -> np.ndarray:
+    """The frames of `window` from `[T, ...]` frames or flow held whole, padded (`pad_window`)."""
+    return pad_window(np.asarray(flow[window.start:window.stop]), window)
 
 
 @dataclass

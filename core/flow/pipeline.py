@@ -1,4 +1,4 @@
-"""Flow for video files on disk: one video to a stored flow sequence.
+"""Flow of video files: one video's flow as a stream, stored on disk with its record when asked.
 
 Work already on disk is reused: a video whose flow record says it was computed from the same file
 with the same settings, and whose data is whole, is skipped. Output is written under temporary
@@ -12,17 +12,17 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from core.errors import FlowParameterError, FolderNotFoundError
 from core.flow.computer import OpticalFlowComputer
 from core.flow.formats import NpyStreamWriter, write_flo, write_jpeg_pair
-from core.flow.store import (FLOW_FORMATS, FlowRecord, SourceFingerprint, data_path, find_complete,
+from core.flow.store import (FLOW_FORMATS, FlowRecord, SourceFingerprint, data_path, find_complete, load_flow,
                              remove_other_formats, write_record)
 from core.common.progress import ProgressCallback, no_progress
-from core.video.decode import I3D_FLOW_TRANSFORM, VIDEO_EXTENSIONS, probe_video, resampled_frame_count
+from core.video.decode import I3D_FLOW_TRANSFORM, VIDEO_EXTENSIONS, iter_frames, probe_video, resampled_frame_count
 
 
 @dataclass(frozen=True)
@@ -83,44 +83,84 @@ def _frame_writer(target: Path, fmt: str) -> tuple[Callable[[int, np.ndarray], N
     return write, commit, lambda: shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
+class VideoFlow:
+    """The flow of one video under `job`, as a stream of `[H, W, 2] float32` pixel frames: read back
+    when `output_dir` already holds it whole with the same settings (`stored`), else computed pair by
+    pair and, with `output_dir`, stored as it goes (see `core.flow.store` for the layout).
+
+    `record` says what the stream holds (fps, frame count, size, method) before it is read. Raises
+    the video errors of `core.video` for bad input, before anything is written.
+    """
+
+    def __init__(self, video_path: str | os.PathLike, job: FlowJob = FlowJob(),
+                 output_dir: str | os.PathLike | None = None, overwrite: bool = False,
+                 computer: OpticalFlowComputer | None = None) -> None:
+        self.video = Path(video_path)
+        self.job = job
+        self.output_dir = Path(output_dir) if output_dir is not None else None
+        self.info = probe_video(self.video, min_frames=2)
+        self.computer = computer or job.computer()
+        transform = I3D_FLOW_TRANSFORM if job.i3d else None
+        width, height = transform.output_size(self.info.width, self.info.height) if transform else \
+            (self.info.width, self.info.height)
+        self.record = FlowRecord(
+            name=self.video.stem, format=job.format, fps=job.target_fps or self.info.fps, source_fps=self.info.fps,
+            num_flow_frames=resampled_frame_count(self.info.frame_count, self.info.fps, job.target_fps) - 1,
+            height=height, width=width, method=job.method, params=self.computer.params,
+            convention="i3d" if job.i3d else "native", source=SourceFingerprint.of(self.video))
+        existing = find_complete(self.output_dir, self.video.stem) if self.output_dir is not None else None
+        same = existing is not None and existing.settings() == self.record.settings()
+        self.stored: FlowRecord | None = existing if same and not overwrite else None
+
+    def decoded_frames(self) -> Iterator[np.ndarray]:
+        """The video's frames at the job's rate, `[H, W, 3] uint8` BGR, as `frames` takes them."""
+        return iter_frames(self.video, self.job.target_fps, info=self.info)
+
+    def frames(self, decoded: Iterable[np.ndarray] | None = None,
+               progress: ProgressCallback = no_progress) -> Iterator[np.ndarray]:
+        """The flow, pair by pair: read back if `stored`, else computed from `decoded` (default:
+        `decoded_frames()`; a caller that needs the frames too passes them on) and written to
+        `output_dir` if given, under temporary names renamed into place when whole."""
+        if self.stored is not None:
+            progress(self.stored.num_flow_frames, self.stored.num_flow_frames)
+            yield from load_flow(self.output_dir, self.video.stem)[0]
+            return
+        transform = I3D_FLOW_TRANSFORM if self.job.i3d else None
+        frames = (transform(f) if transform else f for f in (decoded if decoded is not None else self.decoded_frames()))
+        if self.output_dir is None:
+            yield from self.computer.iter_flow(frames, progress, self.record.num_flow_frames)
+            return
+        write, commit, abort = _frame_writer(data_path(self.output_dir, self.video.stem, self.job.format),
+                                             self.job.format)
+        count = 0
+        try:
+            for count, flow in enumerate(self.computer.iter_flow(frames, progress, self.record.num_flow_frames), 1):
+                write(count - 1, flow)
+                yield flow
+            commit()
+        except BaseException:  # GeneratorExit too: a stream closed early leaves nothing behind
+            abort()
+            raise
+        self.record = FlowRecord(**{**self.record.__dict__, "num_flow_frames": count})
+        write_record(self.output_dir, self.record)
+        remove_other_formats(self.output_dir, self.video.stem, keep=self.job.format)
+
+
 def compute_video_flow(video_path: str | os.PathLike, output_dir: str | os.PathLike, job: FlowJob = FlowJob(),
                        progress: ProgressCallback = no_progress, overwrite: bool = False,
                        computer: OpticalFlowComputer | None = None) -> FlowResult:
-    """Compute and store the flow of one video (see `core.flow.store` for the layout).
+    """Compute and store the flow of one video (see `VideoFlow`).
 
     Returns a `FlowResult` with `skipped=True` if whole output with the same settings was already
-    there. Raises the video errors of `core.video.decode` for bad input; writes nothing in that case.
+    there. Raises the video errors of `core.video` for bad input; writes nothing in that case.
     """
-    video_path = Path(video_path)
-    name = video_path.stem
-    info = probe_video(video_path, min_frames=2)
-    fps = job.target_fps or info.fps
-    transform = I3D_FLOW_TRANSFORM if job.i3d else None
-    width, height = transform.output_size(info.width, info.height) if transform else (info.width, info.height)
-    computer = computer or job.computer()
-    expected = FlowRecord(
-        name=name, format=job.format, fps=fps, source_fps=info.fps,
-        num_flow_frames=resampled_frame_count(info.frame_count, info.fps, job.target_fps) - 1,
-        height=height, width=width, method=job.method, params=computer.params,
-        convention="i3d" if job.i3d else "native", source=SourceFingerprint.of(video_path))
-    existing = find_complete(output_dir, name)
-    if not overwrite and existing is not None and existing.settings() == expected.settings():
-        progress(existing.num_flow_frames, existing.num_flow_frames)
-        return FlowResult(video_path, existing, skipped=True)
-    write, commit, abort = _frame_writer(data_path(output_dir, name, job.format), job.format)
-    count = 0
-    try:
-        for count, flow in enumerate(computer.iter_video(video_path, job.i3d, job.target_fps,
-                                                         progress=progress, info=info), start=1):
-            write(count - 1, flow)
-        commit()
-    except BaseException:
-        abort()
-        raise
-    record = FlowRecord(**{**expected.__dict__, "num_flow_frames": count})
-    write_record(output_dir, record)
-    remove_other_formats(output_dir, name, keep=job.format)
-    return FlowResult(video_path, record)
+    flow = VideoFlow(video_path, job, output_dir, overwrite, computer)
+    if flow.stored is not None:
+        progress(flow.stored.num_flow_frames, flow.stored.num_flow_frames)
+        return FlowResult(flow.video, flow.stored, skipped=True)
+    for _ in flow.frames(progress=progress):
+        pass
+    return FlowResult(flow.video, flow.record)
 
 
 def find_videos(input_dir: str | os.PathLike) -> list[Path]:
