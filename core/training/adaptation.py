@@ -14,6 +14,7 @@ from typing import Iterable
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from core.model.i3d import build_i3d, endpoint_model
 from core.common.progress import ProgressCallback, no_progress
@@ -56,6 +57,13 @@ def cache_activations(model: keras.Model, clips: Iterable[np.ndarray], boundary:
     return np.concatenate(outputs)
 
 
+def shuffled_batches(inputs: np.ndarray, labels: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+    """(inputs, labels) in batches, in a new order every epoch drawn from `seed` alone (an operation
+    seed: the same seed gives the same orders, and no global seed is touched)."""
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, np.asarray(labels)))
+    return dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+
+
 def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.ndarray, num_classes: int,
                        boundary: str = "MaxPool3d_5a_2x2", epochs: int = 12, batch_size: int = 16,
                        learning_rate: float = 1e-3, seed: int = 0,
@@ -67,17 +75,18 @@ def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.n
     `validation` = (activations, labels) is evaluated after each epoch (`val_loss`, `val_accuracy`
     in the history); `callbacks` (early stopping, checkpoints, progress) go to `fit`.
     """
-    keras.utils.set_random_seed(seed)
     upper = build_i3d(channels=int(model.input.shape[-1]), final_endpoint="Features", start_after=boundary)
     for layer in upper.layers:
         if layer.weights:
             layer.set_weights(model.get_layer(layer.name).get_weights())
-    head = keras.layers.Dense(num_classes, activation="softmax", name="motion_classifier")
-    classifier = keras.Model(upper.input, head(keras.layers.Dropout(0.3)(upper.output)))
+    head = keras.layers.Dense(num_classes, activation="softmax", name="motion_classifier",
+                              kernel_initializer=keras.initializers.GlorotUniform(seed=seed))
+    classifier = keras.Model(upper.input, head(keras.layers.Dropout(0.3, seed=seed)(upper.output)))
     classifier.compile(optimizer=keras.optimizers.Adam(learning_rate),
                        loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history = classifier.fit(activations, np.asarray(labels), epochs=epochs, batch_size=batch_size,
-                             shuffle=True, verbose=0, validation_data=validation, callbacks=list(callbacks))
+    history = classifier.fit(shuffled_batches(activations, labels, batch_size, seed), epochs=epochs, verbose=0,
+                             shuffle=False,  # the dataset reshuffles itself every epoch
+                             validation_data=validation, callbacks=list(callbacks))
     for layer in upper.layers:
         if layer.weights:
             model.get_layer(layer.name).set_weights(layer.get_weights())

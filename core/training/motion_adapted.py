@@ -82,7 +82,6 @@ def prepare_motion_adapted(weights_dir: str | os.PathLike = WEIGHTS_DIR, force: 
     train_clips, eval_clips = motion_splits()
     train = preprocessed_clips(train_clips, computer, progress)
     evaluation = preprocessed_clips(eval_clips, computer)
-    keras.utils.set_random_seed(0)
     model = build_flow_i3d("cross_modal_kinetics_xy", weights_dir=weights_dir)
     history = adapt_to_motion(model, train, np.array([clip.label for clip in train_clips]))
     scores = motion_knn_scores(model, evaluation, np.array([clip.label for clip in eval_clips]))

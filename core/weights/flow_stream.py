@@ -48,6 +48,16 @@ def cross_modal_arrays(rgb_model: keras.Model, channels: int = 2,
     return arrays
 
 
+def redraw_kernels(model: keras.Model, seed: int) -> None:
+    """Every kernel of `model` drawn again from Keras' default (Glorot uniform) by a generator of its
+    own, seeded with `seed`: the same seed gives the same weights, and no global seed is touched."""
+    initializer = keras.initializers.GlorotUniform(seed=keras.random.SeedGenerator(seed))
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is not None:
+            kernel.assign(initializer(kernel.shape, kernel.dtype))
+
+
 def motion_adapted_path(weights_dir: str | os.PathLike = WEIGHTS_DIR) -> Path:
     return Path(weights_dir) / MOTION_ADAPTED_FILE
 
@@ -66,10 +76,10 @@ def build_flow_i3d(weights: str = "motion_adapted", seed: int = 0, channels: int
         model = build_i3d(channels=channels, num_classes=num_classes(arrays), size=size, dtype=dtype)
         assign_weights(model, arrays)
         return model
-    if weights == "random":
-        keras.utils.set_random_seed(seed)
     model = build_i3d(channels=channels, size=size, dtype=dtype)
-    if weights.startswith("cross_modal"):
+    if weights == "random":
+        redraw_kernels(model, seed)
+    elif weights.startswith("cross_modal"):
         assign_weights(model, cross_modal_arrays(kinetics400_rgb_model(), channels,
                                                  swap_xy=weights.endswith("_xy")))
     elif weights == "motion_adapted":
