@@ -49,3 +49,31 @@ def test_demo_results_is_a_switch(monkeypatch, tmp_path):
     monkeypatch.delenv("DFE_DEMO_RESULTS")
     with pytest.raises(ConfigError, match="true or false"):
         load_settings(config)
+
+
+@pytest.mark.parametrize("word", ["on", "YES", "1", "true"])
+def test_every_kind_of_setting_reads_a_boolean_word_the_same_way(word, monkeypatch, tmp_path):
+    from core.features.config import load_config
+    from core.flow.methods import get_method
+
+    monkeypatch.setenv("DFE_DEMO_RESULTS", word.swapcase())
+    assert load_settings().demo_results is True
+    assert get_method("dis").resolve({"use_spatial_propagation": word})["use_spatial_propagation"] is True
+    config = tmp_path / "extractor.yaml"
+    config.write_text(f"model:\n  stride: '4'\ninference:\n  batch_size: 3\nflow:\n  fps: 25\n")
+    loaded = load_config(config)
+    assert (loaded.model.stride, loaded.inference.batch_size, loaded.flow.fps) == (4, 3, 25.0)
+
+
+def test_setting_values_of_the_wrong_type_name_the_setting():
+    from core.common.values import as_type, comma_list
+
+    with pytest.raises(ConfigError, match="parameter 'levels' must be int, got 2.5"):
+        as_type(2.5, int, "parameter 'levels'")
+    with pytest.raises(ConfigError, match="batch_size must be int, got True"):
+        as_type(True, int, "batch_size")
+    assert comma_list(" 0, 10,,20 ", int, "channels") == [0, 10, 20]
+    with pytest.raises(ConfigError, match="channels must be int, got 'x'"):
+        comma_list("1, x", int, "channels")
+    with pytest.raises(ConfigError, match="at least one"):
+        comma_list(" , ", str, "tags")

@@ -46,3 +46,41 @@ def test_read_frame_seeks_to_the_frame(demo_video):
     assert (read_frame(demo_video, 7) == frames[7]).all()
     with pytest.raises(ValueError, match="outside"):
         read_frame(demo_video, 99)
+
+
+def test_stage_import_keeps_each_upload_in_its_own_folder_under_a_safe_name(tmp_path):
+    workspace = Workspace(tmp_path)
+    first = workspace.stage_import("../../my model (v2).H5", b"first")
+    second = workspace.stage_import("../../my model (v2).H5", b"second")
+    assert first.name == second.name == "my_model_v2.h5" and first.parent != second.parent
+    assert first.parent.parent == second.parent.parent == tmp_path / "imports"
+    assert (first.read_bytes(), second.read_bytes()) == (b"first", b"second")
+
+
+def test_gallery_views_group_the_pictures_by_folder_and_load_the_activations(tmp_path):
+    import numpy as np
+    workspace = Workspace(tmp_path)
+    assert workspace.gallery_views("clip") == {}
+    later = workspace.gallery_folder("clip", "Mixed_4f", 1, [3])
+    earlier = workspace.gallery_folder("clip", "Mixed_4f", 0, [3, 7])
+    for folder, names in ((later, ["b.png", "a.gif"]), (earlier, ["c.png", "notes.txt"])):
+        folder.mkdir(parents=True)
+        for name in names:
+            (folder / name).write_bytes(b"picture")
+    (workspace.gallery_dir("clip") / "empty").mkdir()
+    activations = np.arange(2 * 3 * 3 * 4, dtype=np.float32).reshape(2, 3, 3, 4)
+    np.save(earlier / "activations.npy", activations)
+    views = workspace.gallery_views("clip")
+    assert list(views) == [earlier, later]
+    assert [p.name for p in views[earlier]] == ["c.png"] and [p.name for p in views[later]] == ["a.gif", "b.png"]
+    loaded = workspace.gallery_activations("clip", "Mixed_4f", 0, [3, 7])
+    assert loaded.shape == (1, 2, 3, 3, 4) and np.array_equal(loaded[0], activations)
+
+
+def test_one_choice_of_motions_is_one_dataset_in_any_order(tmp_path):
+    from core.app.workspace import motions_dataset
+    spec = motions_dataset(["static", "pan_left"], 2, 17)
+    assert spec == {"kind": "motions", "motions": ["pan_left", "static"], "scenes": 2, "frames": 17}
+    workspace = Workspace(tmp_path)
+    assert workspace.dataset_dir(spec) == workspace.dataset_dir(motions_dataset(["pan_left", "static"], 2, 17))
+    assert workspace.dataset_dir(spec) != workspace.dataset_dir(motions_dataset(["pan_left", "static"], 3, 17))

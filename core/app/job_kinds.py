@@ -42,7 +42,7 @@ from core.registry.serializer import ModelSerializer
 from core.training.fine_tune import TrainingConfig, fine_tune
 from core.viz.visualization import FeatureVisualization
 from core.video.writer import write_video
-from core.app.workspace import Workspace
+from core.app.workspace import GALLERY_ACTIVATIONS, Workspace
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -120,7 +120,7 @@ def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFun
         activations = visualizer.get_intermediate_activations(clip)
         folder = workspace.gallery_folder(video.stem, visualizer.layer_name, window.index, indices)
         folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / "activations.npy", activations[0])
+        np.save(folder / GALLERY_ACTIVATIONS, activations[0])
         visualizer.save_views(activations, indices, folder, flow_sequence=clip,
                               progress=lambda done, total: progress(done, total, "drawing"))
         return {"folder": str(folder), "window": window.to_dict(), "layer": visualizer.layer_name, "fps": record.fps}

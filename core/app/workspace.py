@@ -4,10 +4,12 @@ Layout:
 - `videos/<name>.<ext>`: the inputs (uploads and the demo);
 - `flow/<method>/`: stored flow (`core.flow.store` layout) and `<name>_color.mp4` previews;
 - `features/`: per-window features (`core.features.store` layout);
-- `gallery/<video>/`: temporal views of the visualisation gallery;
+- `gallery/<video>/<layer>_w<window>_<channels>/`: temporal views of the visualisation gallery
+  (`.png`, `.gif`) and the window's activations (`activations.npy`);
 - `datasets/`: generated labelled datasets; `evaluations/<dataset>/<run>/`: evaluation reports;
   `training/<job>/`: fine-tuning checkpoints;
-- `jobs/`: background jobs (`core.app.jobs`, `core.app.runner`).
+- `jobs/`: background jobs (`core.app.jobs`, `core.app.runner`);
+- `imports/<random>/`: uploaded legacy models waiting for their import job.
 A new workspace gets the demo video so a first-time user sees results without uploading anything.
 """
 
@@ -18,19 +20,25 @@ import json
 import os
 import re
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from core.errors import DFEError
 from core.features.store import feature_paths
 from core.flow.methods import FLOW_METHODS
 from core.flow.pipeline import find_videos
 from core.flow.store import FlowRecord, find_complete, remove_flow
+from core.training.motion_dataset import MOTIONS
 from core.video.synthetic import make_demo_video
 from core.video.decode import VIDEO_EXTENSIONS, probe_video
 
 DEMO_VIDEO_NAME = "demo.mp4"
+GALLERY_IMAGE_SUFFIXES = (".png", ".gif")
+GALLERY_ACTIVATIONS = "activations.npy"  # beside a gallery folder's pictures: the window's `[t, h, w, c]` output
 
 
 class UploadError(DFEError):
@@ -45,6 +53,14 @@ def safe_file_name(name: str) -> str:
     suffix = re.sub(r"[^A-Za-z0-9.]+", "", suffix)
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._-") or "video"
     return f"{stem[:80]}{suffix.lower()}"
+
+
+def motions_dataset(motions: list[str], scenes: int, frames: int) -> dict[str, Any]:
+    """The dataset choice of generated camera-motion clips (`Workspace.dataset_dir`): `scenes` scenes
+    per motion, `frames` frames per clip, the motions in `MOTIONS` order so that one set of motions
+    chosen in any order is one dataset."""
+    return {"kind": "motions", "motions": sorted(motions, key=MOTIONS.index), "scenes": int(scenes),
+            "frames": int(frames)}
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,21 @@ class Workspace:
 
     def gallery_folder(self, video_stem: str, layer: str, window: int, features: list[int]) -> Path:
         return self.gallery_dir(video_stem) / f"{layer}_w{window}_{'-'.join(map(str, features))}"
+
+    def gallery_views(self, video_stem: str) -> dict[Path, list[Path]]:
+        """The gallery's folders for a video (sorted by name), each with its pictures (sorted); only
+        folders with at least one picture."""
+        root = self.gallery_dir(video_stem)
+        images = sorted(p for p in root.glob("*/*") if p.suffix in GALLERY_IMAGE_SUFFIXES) if root.is_dir() else []
+        views: dict[Path, list[Path]] = {}
+        for image in images:
+            views.setdefault(image.parent, []).append(image)
+        return views
+
+    def gallery_activations(self, video_stem: str, layer: str, window: int, features: list[int]) -> np.ndarray:
+        """The activations the gallery stored for one window, as a batch of one: `[1, t, h, w, c]
+        float32` (the layer's output)."""
+        return np.load(self.gallery_folder(video_stem, layer, window, features) / GALLERY_ACTIVATIONS)[None]
 
     def dataset_dir(self, spec: dict[str, Any]) -> Path:
         """The folder of a dataset choice: `{"kind": "library"}` is the videos folder (unlabelled);
@@ -158,6 +189,15 @@ class Workspace:
                 counter += 1
         staging.unlink()
         return target
+
+    def stage_import(self, name: str, data: bytes) -> Path:
+        """Keep an uploaded model file (`data`) as `imports/<random>/<safe name>` for an import job;
+        returns its path. Each upload gets its own folder, so two of one name never collide."""
+        folder = self.root / "imports" / uuid.uuid4().hex[:12]
+        folder.mkdir(parents=True)
+        path = folder / safe_file_name(name)
+        path.write_bytes(data)
+        return path
 
     def delete_video(self, video: Path) -> None:
         """Delete a video and everything derived from it (flow of every method, previews, features,

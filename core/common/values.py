@@ -48,3 +48,12 @@ def as_type(value: Any, kind: type, name: str) -> Any:
     elif kind is Path and isinstance(value, (str, os.PathLike)):
         return Path(value)
     raise ConfigError(f"{name} must be {kind.__name__}, got {value!r}")
+
+
+def comma_list(text: str, kind: type, name: str) -> list:
+    """`"a, b, c"` as `[a, b, c]`, each `as_type(item, kind)`; empty items are dropped. Raises
+    `ConfigError` naming `name` for a bad item or an empty list."""
+    items = [as_type(item.strip(), kind, name) for item in text.split(",") if item.strip()]
+    if not items:
+        raise ConfigError(f"{name} must list at least one {kind.__name__}, separated by commas")
+    return items

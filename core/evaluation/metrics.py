@@ -32,6 +32,10 @@ from sklearn.preprocessing import StandardScaler
 from core.common.atomic import write_json_atomic
 from core.errors import DFEError
 from core.features.similarity import unit_rows
+from core.flow.computer import OpticalFlowComputer
+
+
+REPORT_FILE, CONFUSION_MATRIX_FILE, PROJECTION_FILE = "report.json", "confusion_matrix.png", "projection.png"
 
 
 class EvaluationError(DFEError, ValueError):
@@ -156,8 +160,6 @@ class FeatureExtractorEvaluator:
     """
 
     def __init__(self, extractor, flow_method: str = "dis") -> None:
-        from core.flow.computer import OpticalFlowComputer
-
         self.extractor = extractor
         self.computer = OpticalFlowComputer(flow_method)
 
@@ -240,10 +242,10 @@ def write_report(report: dict[str, Any], output_dir: str | os.PathLike, features
     """`report.json`, `confusion_matrix.png` and `projection.png` in `output_dir`; returns the JSON path."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    confusion_matrix_plot(report).savefig(output_dir / "confusion_matrix.png", dpi=110, bbox_inches="tight")
-    projection_plot(features, labels, report["classes"]).savefig(output_dir / "projection.png", dpi=110,
+    confusion_matrix_plot(report).savefig(output_dir / CONFUSION_MATRIX_FILE, dpi=110, bbox_inches="tight")
+    projection_plot(features, labels, report["classes"]).savefig(output_dir / PROJECTION_FILE, dpi=110,
                                                                  bbox_inches="tight")
-    return write_json_atomic(output_dir / "report.json", report)
+    return write_json_atomic(output_dir / REPORT_FILE, report)
 
 
 def report_metrics(report: dict[str, Any]) -> dict[str, float]:

@@ -1,18 +1,21 @@
 """Evaluation reports of whole data folders: `FeatureExtractorEvaluator` over every input of a folder,
-written with its plots (`report.json`, `confusion_matrix.png`, `projection.png`).
+written with its plots (`report.json`, `confusion_matrix.png`, `projection.png`), and the reports
+stored so far found again (`<evaluations>/<dataset>/<run>/report.json`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from core.common.progress import ProgressCallback, no_progress
 from core.errors import DFEError
-from core.evaluation.metrics import FeatureExtractorEvaluator, write_report
+from core.evaluation.metrics import (CONFUSION_MATRIX_FILE, PROJECTION_FILE, REPORT_FILE,
+                                     FeatureExtractorEvaluator, write_report)
 from core.features.folders import Sequence, extract_folder
 from core.video.decode import FrameTransform, iter_frames
 
@@ -53,3 +56,45 @@ def evaluate_folder(extractor, data_dir: str | os.PathLike, output_dir: str | os
                                 videos=[v for v in videos if len(v.features) >= 2])
     report["failed"] = {s.name: message for s, message in failed}
     return write_report(report, output_dir, features, labels)
+
+
+class StoredReport(NamedTuple):
+    """An evaluation report found in `<evaluations>/<dataset>/<run>/`, with its plots beside it."""
+
+    name: str  # "<dataset> / <run>"
+    path: Path  # its report.json
+    report: dict[str, Any]
+
+    @property
+    def confusion_matrix(self) -> Path:
+        """The leave-one-out 1-NN confusion matrix (PNG) drawn with the report."""
+        return self.path.parent / CONFUSION_MATRIX_FILE
+
+    @property
+    def projection(self) -> Path:
+        """The PCA projection of the windows' features (PNG) drawn with the report."""
+        return self.path.parent / PROJECTION_FILE
+
+    def summary(self) -> str:
+        """One line: how many windows and classes, and the inputs that failed (if any)."""
+        failed = self.report.get("failed")
+        return (f"{self.report['clips']} windows, {len(self.report['classes'])} classes"
+                + (f"; inputs that failed: {', '.join(failed)}" if failed else ""))
+
+
+def find_reports(evaluations_dir: str | os.PathLike) -> tuple[list[StoredReport], list[tuple[str, str]]]:
+    """(the readable reports, sorted by dataset then run; (name, reason) of each unreadable one) of
+    every `<dataset>/<run>/report.json` under `evaluations_dir` (none when it does not exist)."""
+    reports, unreadable = [], []
+    for path in sorted(Path(evaluations_dir).glob(f"*/*/{REPORT_FILE}")):
+        name = f"{path.parent.parent.name} / {path.parent.name}"
+        try:
+            reports.append(StoredReport(name, path, json.loads(path.read_text())))
+        except (OSError, ValueError) as error:
+            unreadable.append((name, str(error)))
+    return reports, unreadable
+
+
+def same_classes(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """Whether two reports were run on data with the same classes, so their metrics compare."""
+    return first["classes"] == second["classes"]

@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from core.common.paths import PROJECT_ROOT
+from core.model.i3d import endpoint_model
 from core.registry.versions import MODEL_NAME, SAVED_MODEL_DIR, WEIGHTS_FILE, ModelRegistry, RegistryError
 
 MODEL_FILE = "model.keras"
@@ -117,7 +118,6 @@ class ModelSerializer:
         archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=[spec])
         if "Logits_AvgPool" in {layer.name for layer in model.layers} or \
                 FEATURES_ENDPOINT in {layer.name for layer in model.layers}:
-            from core.model.i3d import endpoint_model
             features = endpoint_model(model, FEATURES_ENDPOINT)
             archive.track(features)
             archive.add_endpoint("features", lambda x: features(x, training=False), input_signature=[spec])

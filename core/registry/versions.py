@@ -111,6 +111,16 @@ class ModelRegistry:
     def path(self, version: str) -> Path:
         return self.root / self.resolve(version)
 
+    def aliases_of(self, version: str) -> list[str]:
+        """The aliases that point at `version` (a version or an alias), sorted."""
+        target = self.resolve(version)
+        return sorted(alias for alias, pointed in self.aliases().items() if pointed == target)
+
+    def saved_model(self, version: str) -> Path | None:
+        """The version's SavedModel export folder, or None if it has none."""
+        folder = self.path(version) / SAVED_MODEL_DIR
+        return folder if folder.is_dir() else None
+
     def metadata(self, version: str | None = None) -> dict[str, Any]:
         path = self.path(version) / METADATA_FILE
         try:

@@ -6,6 +6,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "visualization": ["FeatureVisualization"],
     "activation_views": ["ActivationViews"],
     "flow_images": ["flow_to_color", "quiver_overlay"],
-    "flow_plots": ["mean_magnitude", "direction_histogram"],
+    "flow_plots": ["mean_magnitude", "direction_histogram", "frame_time_ms", "magnitude_figure", "direction_figure"],
     "feature_plots": ["features_time_heatmap", "pca_trajectory_plot", "similarity_matrix_plot"],
 })

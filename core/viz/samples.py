@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from core.features.folders import Sequence, sequence_features
-from core.features.sequences import OpticalFlowSequenceLoader
+from core.features.sequences import OpticalFlowSequenceLoader, cut_window
+from core.flow.store import load_flow
 from core.viz.feature_plots import features_time_heatmap, pca_trajectory_plot, similarity_matrix_plot
 from core.viz.visualization import FeatureVisualization
 
@@ -18,14 +19,12 @@ def visualize_sample(extractor, sequence: Sequence, output_dir: Path, layer: str
     """Features and every visualisation of one input into `output_dir` (PNG/GIF); returns the files."""
     output_dir.mkdir(parents=True, exist_ok=True)
     result = sequence_features(extractor, sequence, output_dir)
-    flow_dir = output_dir / "flow"
     if sequence.is_video:
-        from core.flow.store import load_flow
-        flow = load_flow(flow_dir, sequence.path.stem)[0]
+        flow = load_flow(output_dir / "flow", sequence.path.stem)[0]
     else:
         flow = OpticalFlowSequenceLoader(sequence.path.parent).load(sequence.path)[0]
     window = result.windows[0]
-    clip = extractor.preprocess_flow_sequence(np.asarray(flow[window.start:window.stop]))
+    clip = extractor.preprocess_flow_sequence(cut_window(flow, window))
     visualizer = FeatureVisualization(extractor.model, layer, fps=result.fps)
     activations = visualizer.get_intermediate_activations(clip)
     indices = list(np.argsort(-activations[0].mean(axis=(0, 1, 2)))[:3])  # the most active channels

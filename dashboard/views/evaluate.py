@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
 from core.flow.methods import FLOW_METHODS
 from core.evaluation.metrics import compare_reports, report_metrics
+from core.evaluation.reports import find_reports, same_classes
 from core.registry.versions import RegistryError
 from core.training.motion_dataset import MOTIONS
+from core.app.workspace import motions_dataset
 from dashboard.common import follow_job, model_version_picker, registry, runner, workspace
 
 st.title("Evaluate")
@@ -28,8 +28,7 @@ if source.startswith("Generated"):
     if len(motions) < 2:
         st.warning("Choose at least two motions.")
         st.stop()
-    dataset = {"kind": "motions", "motions": sorted(motions, key=MOTIONS.index), "scenes": int(scenes),
-               "frames": int(frames)}
+    dataset = motions_dataset(motions, scenes, frames)
 else:
     dataset = {"kind": "library"}
 left, right = st.columns(2)
@@ -46,37 +45,32 @@ if st.button("Evaluate", type="primary"):
     runner().submit("evaluate", request)
 follow_job("evaluate", request, "Evaluation failed")
 
-reports, loaded = {}, {}
-for path in sorted(workspace().evaluations_dir.glob("*/*/report.json")):
-    name = f"{path.parent.parent.name} / {path.parent.name}"
-    try:
-        loaded[name], reports[name] = json.loads(path.read_text()), path
-    except (OSError, ValueError) as error:
-        st.warning(f"Skipped the unreadable report {name} ({error}); evaluate again to replace it.")
-if not reports:
+stored, unreadable = find_reports(workspace().evaluations_dir)
+for name, reason in unreadable:
+    st.warning(f"Skipped the unreadable report {name} ({reason}); evaluate again to replace it.")
+if not stored:
     st.info("No evaluation yet: choose a dataset and a version, then press **Evaluate**.")
     st.stop()
+reports = {report.name: report for report in stored}
 st.subheader("Evaluations so far")
-st.dataframe(pd.DataFrame([{"dataset / run": name, **report_metrics(report)} for name, report in loaded.items()]),
+st.dataframe(pd.DataFrame([{"dataset / run": r.name, **report_metrics(r.report)} for r in stored]),
              hide_index=True, width="stretch")
 
 st.subheader("One evaluation")
-name = st.selectbox("Evaluation", list(reports), index=len(reports) - 1)
-report = loaded[name]
-st.write(f"{report['clips']} windows, {len(report['classes'])} classes"
-         + (f"; inputs that failed: {', '.join(report['failed'])}" if report.get("failed") else ""))
+evaluation = reports[st.selectbox("Evaluation", list(reports), index=len(reports) - 1)]
+st.write(evaluation.summary())
 confusion, projection = st.columns(2)
-confusion.image(str(reports[name].parent / "confusion_matrix.png"), caption="leave-one-out 1-NN confusion matrix")
-projection.image(str(reports[name].parent / "projection.png"), caption="the windows' features, PCA")
-st.download_button("Download the report (JSON)", reports[name].read_bytes(), file_name="report.json")
+confusion.image(str(evaluation.confusion_matrix), caption="leave-one-out 1-NN confusion matrix")
+projection.image(str(evaluation.projection), caption="the windows' features, PCA")
+st.download_button("Download the report (JSON)", evaluation.path.read_bytes(), file_name="report.json")
 
 if len(reports) >= 2:
     st.subheader("Compare two evaluations")
     first_column, second_column = st.columns(2)
-    first = first_column.selectbox("First", list(reports), index=0, key="first-report")
-    second = second_column.selectbox("Second", list(reports), index=len(reports) - 1, key="second-report")
-    if loaded[first]["classes"] != loaded[second]["classes"]:
+    first = reports[first_column.selectbox("First", list(reports), index=0, key="first-report")]
+    second = reports[second_column.selectbox("Second", list(reports), index=len(reports) - 1, key="second-report")]
+    if not same_classes(first.report, second.report):
         st.warning("These two were run on different data: compare runs of the same dataset.")
-    st.dataframe(pd.DataFrame(compare_reports(loaded[first], loaded[second])), hide_index=True, width="stretch")
-    first_column.image(str(reports[first].parent / "confusion_matrix.png"))
-    second_column.image(str(reports[second].parent / "confusion_matrix.png"))
+    st.dataframe(pd.DataFrame(compare_reports(first.report, second.report)), hide_index=True, width="stretch")
+    first_column.image(str(first.confusion_matrix))
+    second_column.image(str(second.confusion_matrix))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.model.endpoints import ALIASES, ENDPOINT_ORDER
+from core.model.endpoints import FEATURE_ENDPOINT_CHOICES
 from core.viz.feature_plots import features_time_heatmap_plotly, pca_trajectory_plotly, similarity_matrix_plotly
 from core.features.store import feature_paths, read_features
 from core.flow.methods import FLOW_METHODS
@@ -23,7 +23,7 @@ flow_method = right.selectbox("Optical flow", list(FLOW_METHODS), index=list(FLO
                               help="tvl1 is the I3D standard; dis is much faster")
 length = left.number_input("Window length (frames)", min_value=9, max_value=128, value=16)
 stride = right.number_input("Stride (frames)", min_value=1, max_value=128, value=8)
-endpoint = left.selectbox("Endpoint", ["Features", *ENDPOINT_ORDER[:-3], *sorted(ALIASES)],
+endpoint = left.selectbox("Endpoint", FEATURE_ENDPOINT_CHOICES,
                           help="Features: Mixed_5c pooled to 1024 values per window")
 rgb = right.checkbox("Kinetics-400 top-5 per window (RGB stream)", value=False)
 request = {"video": video.name, "version": version, "flow_method": flow_method, "sequence_length": int(length),

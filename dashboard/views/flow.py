@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import DFEError
 from core.flow.methods import FLOW_METHODS
-from core.viz.flow_plots import direction_histogram, mean_magnitude
+from core.viz.flow_plots import direction_figure, frame_time_ms, magnitude_figure
 from core.flow.store import data_path, find_complete, load_flow
 from core.viz.flow_images import quiver_overlay
 from core.video.decode import I3D_FLOW_TRANSFORM, read_frame
@@ -62,20 +60,10 @@ try:
     step = st.select_slider("Arrow spacing (pixels)", [8, 12, 16, 24, 32], value=16)
     frame = read_frame(video, frame_index, I3D_FLOW_TRANSFORM)
     arrows, plots = st.columns(2)
-    arrows.image(quiver_overlay(frame, np.asarray(flow[frame_index]), step=step), width="stretch",
-                 caption=f"frame {frame_index} ({1000 * frame_index / record.fps:.0f} ms) with its flow")
-    times = np.arange(record.num_flow_frames) * 1000 / record.fps
-    magnitude = go.Figure(go.Scatter(x=times, y=mean_magnitude(flow), mode="lines"))
-    magnitude.update_layout(title="Mean flow magnitude over time", xaxis_title="time (ms)",
-                            yaxis_title="pixels per frame", height=300, margin={"t": 40})
-    plots.plotly_chart(magnitude, width="stretch")
-    centres, shares = direction_histogram(flow)
-    directions = go.Figure(go.Barpolar(theta=centres, r=shares, marker_color="#4c78a8"))
-    directions.update_layout(title="Directions of motion (weighted by speed; 0° = right, 90° = down)",
-                             height=320, margin={"t": 50},
-                             polar={"angularaxis": {"direction": "clockwise", "rotation": 0},
-                                    "radialaxis": {"showticklabels": False}})
-    plots.plotly_chart(directions, width="stretch")
+    arrows.image(quiver_overlay(frame, flow[frame_index], step=step), width="stretch",
+                 caption=f"frame {frame_index} ({frame_time_ms(frame_index, record.fps):.0f} ms) with its flow")
+    plots.plotly_chart(magnitude_figure(flow, record.fps), width="stretch")
+    plots.plotly_chart(direction_figure(flow), width="stretch")
     array_path = data_path(workspace().flow_dir(method), video.stem, record.format)
     if array_path.is_file():
         st.download_button("Download flow (.npy, [T, 224, 224, 2] float32, pixels)", array_path.read_bytes(),

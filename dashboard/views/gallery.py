@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-from core.model.endpoints import ALIASES, ENDPOINT_ORDER
+from core.common.values import comma_list
+from core.errors import ConfigError
+from core.model.endpoints import VISUAL_LAYER_CHOICES
 from core.viz.activation_views import ActivationViews
 from dashboard.common import follow_job, model_version_picker, runner, video_picker, workspace
 
@@ -16,15 +17,12 @@ st.caption("Pick a layer (DeepMind endpoint or GoogLeNet alias) and channels: th
 video = video_picker()
 left, right = st.columns(2)
 version = model_version_picker(left)
-layer = right.selectbox("Layer", [n for n in ENDPOINT_ORDER if n.startswith("Mixed") or n.startswith("Conv")]
-                        + sorted(ALIASES), index=ENDPOINT_ORDER.index("Mixed_4f") - 3)
+layer = right.selectbox("Layer", VISUAL_LAYER_CHOICES, index=VISUAL_LAYER_CHOICES.index("Mixed_4f"))
 window = left.number_input("Window (16 frames each, from the start)", min_value=0, value=0)
 features = right.text_input("Channels (comma-separated)", "0, 10, 20")
 try:
-    indices = [int(x) for x in features.split(",") if x.strip()]
-    if not indices:
-        raise ValueError
-except ValueError:
+    indices = comma_list(features, int, "channels")
+except ConfigError:
     st.error("Channels must be whole numbers separated by commas, e.g. 0, 10, 20")
     st.stop()
 request = {"video": video.name, "version": version, "layer": layer, "window": int(window), "features": indices,
@@ -36,8 +34,8 @@ if st.button("Generate views", type="primary"):
 follow_job("gallery", request, "Could not draw the views")
 job = runner().find("gallery", request)
 if job is not None and job.status == "done":
-    folder = workspace().gallery_folder(video.stem, job.result["layer"], job.result["window"]["index"], indices)
-    activations = np.load(folder / "activations.npy")[None]
+    activations = workspace().gallery_activations(video.stem, job.result["layer"], job.result["window"]["index"],
+                                                  indices)
     visualizer = ActivationViews(job.result["layer"], job.result["fps"])
     st.subheader(f"{job.result['layer']}, window {job.result['window']['index']} "
                  f"({job.result['window']['start_ms']:.0f}-{job.result['window']['end_ms']:.0f} ms)")
@@ -47,13 +45,13 @@ if job is not None and job.status == "done":
     st.plotly_chart(visualizer.activation_heatmap_plotly(activations, indices[0]), width="stretch")
 
 st.subheader("Gallery")
-root = workspace().gallery_dir(video.stem)
-images = sorted(p for p in root.glob("*/*") if p.suffix in (".png", ".gif")) if root.exists() else []
-if not images:
+views = workspace().gallery_views(video.stem)
+if not views:
     st.info("Nothing generated for this video yet.")
-for folder in sorted({p.parent for p in images}):
-    with st.expander(folder.name, expanded=folder == (images[-1].parent if images else None)):
-        for image in sorted(p for p in images if p.parent == folder):
+last_folder = max(views, default=None)
+for folder, images in views.items():
+    with st.expander(folder.name, expanded=folder == last_folder):
+        for image in images:
             st.image(str(image), caption=image.name)
             st.download_button(f"Download {image.name}", image.read_bytes(), file_name=f"{folder.name}_{image.name}",
                                key=f"dl-{folder.name}-{image.name}")
