@@ -1,23 +1,29 @@
 """Batch extraction on real processes and a real local Ray cluster: a folder of small demo videos
-(two `clip.mp4` in different sub-folders, a truncated mp4), a killed worker, re-runs that skip."""
+(two `clip.mp4` in different sub-folders, a truncated mp4), workers killed from outside while they
+work on a video, re-runs that skip."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import stat
 import subprocess
 import sys
+import threading
+import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
 import pytest
+import ray
 
 from conftest import ROOT
 from core.common.atomic import sha256_of
 from core.batch.run import batch_spec, output_lock, run_batch
 from core.batch.inputs import find_batch_inputs, folder_name
 from core.batch.local import LocalEngine
-from core.batch.worker import KILL_ONCE_ENV
 from core.features.config import load_config
 from core.errors import DFEError
 from core.video.synthetic import make_demo_video, translating_frames
@@ -26,6 +32,9 @@ from core.video.writer import write_video
 CONFIG = "model:\n  weights: random\n  sequence_length: 9\n  stride: 8\ninference:\n  precision: float32\n" \
          "flow:\n  method: dis\n"
 GOOD = ("a/clip.mp4", "b/clip.mp4", "pan.mkv")
+# Frames of the videos the tests kill workers on: a worker has a file of such a video open for ~2 s
+# (its flow is written while windows go through the model), so the killer cannot miss it.
+VICTIM_FRAMES = 50
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None):
@@ -34,12 +43,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None):
 
 
 def make_videos(folder: Path) -> Path:
-    """Three small videos (two with the same name in different sub-folders) and a truncated mp4."""
+    """Three small videos (two with the same name in different sub-folders) and a truncated mp4;
+    b/clip.mp4 and pan.mkv, on which workers are killed, have VICTIM_FRAMES frames."""
     (folder / "a").mkdir(parents=True)
     (folder / "b").mkdir()
     make_demo_video(folder / "a" / "clip.mp4", num_frames=14, size=(160, 120), seed=1)
-    make_demo_video(folder / "b" / "clip.mp4", num_frames=14, size=(160, 120), seed=2)
-    write_video(folder / "pan.mkv", translating_frames(12, (2.0, -1.0), (96, 64)), 25.0)
+    make_demo_video(folder / "b" / "clip.mp4", num_frames=VICTIM_FRAMES, size=(160, 120), seed=2)
+    write_video(folder / "pan.mkv", translating_frames(VICTIM_FRAMES, (2.0, -1.0), (96, 64)), 25.0)
     whole = (folder / "a" / "clip.mp4").read_bytes()
     (folder / "broken.mp4").write_bytes(whole[:len(whole) // 2])
     return folder
@@ -76,11 +86,141 @@ def local_run(videos, registry, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    """A local Ray instance with 2 CPUs for this module's tests; yields its address."""
-    ray = pytest.importorskip("ray")
+    """A local Ray instance with 2 CPUs for this module's tests (its processes, the actors too, are
+    descendants of this one); yields its address."""
     context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield context.address_info["gcs_address"]
     ray.shutdown()
+
+
+def descendants(root: int) -> set[int]:
+    """The processes below `root` (children, their children, ...), from each process's parent in /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat_file:
+                    parent = int(stat_file.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):  # gone meanwhile
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), deque(children.get(root, []))
+    while todo:
+        pid = todo.popleft()
+        found.add(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def files_in_use(pid: int) -> set[str]:
+    """The regular files process `pid` has open or memory-mapped (empty if it is gone)."""
+    paths = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+        with open(f"/proc/{pid}/maps") as maps:  # address perms offset device inode [path]
+            paths.update(fields[5] for fields in (line.rstrip("\n").split(maxsplit=5) for line in maps)
+                         if len(fields) == 6)
+    except OSError:
+        return set()
+    for fd in fds:
+        try:
+            if stat.S_ISREG(os.stat(f"/proc/{pid}/fd/{fd}").st_mode):
+                paths.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:  # closed meanwhile
+            continue
+    return paths
+
+
+def stopped(pid: int) -> bool:
+    """True when every thread of `pid` is stopped (or the process is gone)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return True
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as stat_file:
+                if stat_file.read().rsplit(")", 1)[1].split()[0] not in "TtZX":
+                    return False
+        except OSError:
+            continue
+    return True
+
+
+class WorkerKiller:
+    """Kills batch workers from outside while they work on chosen videos, as the out-of-memory killer
+    would: a thread watches OUT for the hidden folder a worker fills for one attempt at a video
+    (`OUT/.tmp-<uuid>-<folder>/`, see `core.batch.worker`) and SIGKILLs the process (a descendant of
+    this test process: a local pool process, or a Ray actor) that has a file in it open or
+    memory-mapped: the flow being written, then read back for the features. Each attempt is killed
+    once, each folder at most `deaths[folder]` times. The worker is stopped (SIGSTOP) and checked
+    again before the kill, so it is always killed in the middle of its attempt, never after it
+    committed. `killed[folder]` lists the killed process ids."""
+
+    def __init__(self, out: Path, deaths: dict[str, int]) -> None:
+        self.out, self.left = out, dict(deaths)
+        self.killed: dict[str, list[int]] = {folder: [] for folder in deaths}
+        self.attempts_done: set[str] = set()
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> "WorkerKiller":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _watch(self) -> None:
+        try:
+            while not self._stop.wait(0.01):
+                attempts = self._attempts()
+                if attempts:
+                    for pid in descendants(os.getpid()):
+                        self._kill_if_working_on(pid, attempts)
+        except BaseException as error:  # reported by __exit__
+            self.error = error
+
+    def _attempts(self) -> dict[str, str]:
+        """{attempt folder path + "/": video folder} of the attempts still to kill."""
+        try:
+            names = os.listdir(self.out)
+        except FileNotFoundError:
+            return {}
+        return {f"{self.out / name}/": name.split("-", 2)[2] for name in names
+                if name.startswith(".tmp-") and name not in self.attempts_done
+                and self.left.get(name.split("-", 2)[2], 0) > 0}
+
+    def _kill_if_working_on(self, pid: int, attempts: dict[str, str]) -> None:
+        def attempt_of(process: int) -> str | None:
+            paths = files_in_use(process)
+            return next((a for a in attempts if any(path.startswith(a) for path in paths)), None)
+
+        if attempt_of(pid) is None:
+            return
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except ProcessLookupError:
+            return
+        try:
+            deadline = time.monotonic() + 5
+            while not stopped(pid) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            attempt = attempt_of(pid)  # frozen now: it cannot commit any more
+            if attempt is not None and self.left[attempts[attempt]] > 0:
+                os.kill(pid, signal.SIGKILL)
+                self.attempts_done.add(Path(attempt).name)
+                self.left[attempts[attempt]] -= 1
+                self.killed[attempts[attempt]].append(pid)
+        finally:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
 
 
 def manifest(out: Path) -> dict:
@@ -142,8 +282,8 @@ def test_local_engine_does_a_folder_reports_the_corrupt_video_and_a_rerun_comput
     assert job["config"]["flow"]["method"] == "dis" and job["flow_params"]["preset"] == "medium"
     index = json.loads((out / "a__clip.mp4" / "clip_features.json").read_text())
     assert index["fps"] == 25.0 and [w["first_frame"] for w in index["windows"]] == [0, 4]  # 13 flow frames
-    assert np.load(out / "b__clip.mp4" / "clip_features.npy").shape == (2, 1024)
-    assert np.load(out / "pan.mkv" / "flow" / "pan.npy").shape == (11, 224, 224, 2)
+    assert np.load(out / "b__clip.mp4" / "clip_features.npy").shape == (6, 1024)  # windows at 0, 8, ..., 40
+    assert np.load(out / "pan.mkv" / "flow" / "pan.npy").shape == (VICTIM_FRAMES - 1, 224, 224, 2)
     mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.parent != out}
 
     (out / "manifest.json").unlink()  # as if the driver had crashed: the done records are the truth
@@ -175,25 +315,24 @@ def test_bad_arguments_give_one_line_and_exit_2(videos, registry, tmp_path):
 
 
 def test_killed_local_workers_end_with_every_video_done_once_or_failed_and_changed_inputs_are_redone(
-        registry, tmp_path, monkeypatch):
+        registry, tmp_path):
     models, config = registry
     folder = make_videos(tmp_path / "videos")
     (folder / "broken.mp4").unlink()
-    markers = tmp_path / "kill"
-    markers.mkdir()
-    for name in ("b__clip.mp4", "pan.mkv#1", "pan.mkv#2", "pan.mkv#3"):  # one death each
-        (markers / name).touch()
-    monkeypatch.setenv(KILL_ONCE_ENV, str(markers))
     spec = batch_spec(tmp_path / "out", models, "default", load_config(config))
-    report = run_batch(spec, find_batch_inputs(folder), LocalEngine(workers=2, max_retries=1))
+    with WorkerKiller(tmp_path / "out", {"b__clip.mp4": 1, "pan.mkv": 3}) as killer:
+        report = run_batch(spec, find_batch_inputs(folder), LocalEngine(workers=2, max_retries=1))
     # b/clip.mp4 died once and was redone; pan.mkv died twice alone (a death beside another video in
-    # flight counts against neither), so it failed, with at most one of its markers left unused
-    assert len(list(markers.iterdir())) <= 1 and not (markers / "b__clip.mp4").exists()
-    assert sorted(report.keys("computed")) == ["a/clip.mp4", "b/clip.mp4"] and report.keys("failed") == ["pan.mkv"]
+    # flight counts against neither), so it failed, after two or three deaths
+    assert len(killer.killed["b__clip.mp4"]) == 1 and len(killer.killed["pan.mkv"]) in (2, 3), \
+        (killer.killed, report.entries)
+    assert sorted(report.keys("computed")) == ["a/clip.mp4", "b/clip.mp4"] and report.keys("failed") == ["pan.mkv"], \
+        (killer.killed, report.entries)
     assert report.entries["pan.mkv"]["reason"].startswith("WorkerDied: a worker process died on this video 2 times")
     assert_done_once(tmp_path / "out", keys=("a/clip.mp4", "b/clip.mp4"))
+    assert int(manifest(tmp_path / "out")["videos"]["b/clip.mp4"]["worker"].rsplit(":", 1)[1]) not in \
+        killer.killed["b__clip.mp4"]
 
-    monkeypatch.delenv(KILL_ONCE_ENV)
     make_demo_video(folder / "b" / "clip.mp4", num_frames=14, size=(160, 120), seed=3)  # new content
     os.utime(folder / "a" / "clip.mp4")  # same content, new time: hashed again, not recomputed
     again = run_batch(spec, find_batch_inputs(folder), LocalEngine(workers=1))
@@ -204,18 +343,18 @@ def test_killed_local_workers_end_with_every_video_done_once_or_failed_and_chang
 
 def test_ray_engine_on_a_local_cluster_survives_a_killed_worker(ray_cluster, local_run, videos, registry, tmp_path):
     models, config = registry
-    markers = tmp_path / "kill"
-    markers.mkdir()
-    (markers / "pan.mkv").touch()
     out = tmp_path / "out"
-    result = run_cli("batch", "--videos", str(videos), "--output_dir", str(out), "--engine", "ray",
-                     "--address", ray_cluster, "--workers", "2", "--model_dir", str(models), "--config", str(config),
-                     "--quiet", env={KILL_ONCE_ENV: str(markers)})
+    with WorkerKiller(out, {"pan.mkv": 1}) as killer:
+        result = run_cli("batch", "--videos", str(videos), "--output_dir", str(out), "--engine", "ray",
+                         "--address", ray_cluster, "--workers", "2", "--model_dir", str(models), "--config",
+                         str(config), "--quiet")
     assert result.returncode == 1, result.stderr
     assert "3 done (3 computed, 0 skipped), 1 failed" in result.stdout and "2 actor(s) x 1 CPU(s)" in result.stdout
     assert "failed: broken.mp4: CorruptVideoError" in result.stderr
-    assert not (markers / "pan.mkv").exists()  # an actor died on it and was restarted
     assert_done_once(out)
+    # the actor killed on pan.mkv was restarted by Ray, in a new process that did the video again
+    assert len(killer.killed["pan.mkv"]) == 1, killer.killed
+    assert int(manifest(out)["videos"]["pan.mkv"]["worker"].rsplit(":", 1)[1]) not in killer.killed["pan.mkv"]
     ray_outputs = manifest(out)["videos"]
     local_outputs = manifest(local_run[1])["videos"]
     for key in GOOD:  # the same bytes as the local engine's

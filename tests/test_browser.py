@@ -4,8 +4,9 @@ results, started on first start, appear in the open library without a reload; th
 compute its flow, extract features, open the gallery, fine-tune and list a model version. Each page
 is saved as a screenshot in `test-artifacts/browser/` (look at them: layout, labels, nothing cut off).
 
-Chromium comes from Debian's `chromium` package (`scripts/test.sh` installs it). Without it the test
-is skipped with the reason, unless DFE_REQUIRE_BROWSER=1 (CI), where it fails.
+Chromium comes from Debian's `chromium` package (`scripts/test.sh` installs it), Playwright from
+requirements-test.txt. Without either the test is skipped with the reason, unless
+DFE_REQUIRE_BROWSER=1 (CI), where it fails.
 """
 
 from __future__ import annotations
@@ -26,12 +27,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 STEP_TIMEOUT_MS = 180_000
 
+REQUIRED = os.environ.get("DFE_REQUIRE_BROWSER") == "1"  # CI: a missing browser or driver fails
+
 if not Path(CHROMIUM).exists():
-    if os.environ.get("DFE_REQUIRE_BROWSER") == "1":
+    if REQUIRED:
         raise RuntimeError("DFE_REQUIRE_BROWSER=1 but Debian's chromium is not installed (apt-get install chromium)")
     pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it with apt-get)",
                 allow_module_level=True)
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-test.txt")
+if REQUIRED:
+    import playwright.sync_api as playwright  # an ImportError here fails the run
+else:
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-test.txt")
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import time
+from typing import Callable
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from core.app.jobs import JobStore
+from core.app.workspace import Workspace
 
 APP = str(ROOT / "dashboard" / "app.py")
 
@@ -20,6 +24,25 @@ def workspace_dir(tmp_path, monkeypatch):
     yield tmp_path
     for worker in multiprocessing.active_children():  # this test's job worker, with its TensorFlow
         worker.terminate()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    """Poll `condition` until it holds; fail saying `what` was awaited if it does not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"still waiting after {seconds} s for {what}")
+        time.sleep(0.2)
+
+
+def wait_for_jobs(workspace_dir, count: int, seconds: float = 180) -> None:
+    """Until the workspace has `count` background jobs (or more) and all have finished; each must
+    have succeeded."""
+    store = JobStore(Workspace(workspace_dir).jobs_dir)
+    wait_for(lambda: len(states := store.list()) >= count and all(s.finished for s in states), seconds,
+             f"{count} finished job(s) in {store.root}")
+    assert [(s.kind, s.status) for s in store.list() if s.status != "done"] == [], \
+        [s.message for s in store.list()]
 
 
 def open_page(page: str) -> AppTest:
@@ -39,7 +62,7 @@ def test_library_starts_with_the_demo_video_and_its_results(workspace_dir, regis
     assert (workspace_dir / "videos" / "demo.mp4").exists()
     text = " ".join(m.value for m in app.markdown)
     assert "demo.mp4" in text and "25.00 fps" in text
-    wait_for(workspace_dir / "features" / "demo_features.json")  # flow, then features, in the background
+    wait_for_jobs(workspace_dir, count=2)  # flow, then features, in the background
     app.run()
     text = " ".join(m.value for m in app.markdown)
     assert "Optical flow: dis (74 frames)" in text and "Features: yes" in text
@@ -64,10 +87,8 @@ def test_flow_page_computes_in_the_background_and_shows_the_result(workspace_dir
     assert not app.exception and any("No flow" in i.value for i in app.info)
     app.selectbox[1].set_value("dis").run()
     app.button[0].click().run()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (workspace_dir / "flow" / "dis" / "demo_color.mp4").exists():
-        time.sleep(0.2)
-    time.sleep(0.5)
+    wait_for_jobs(workspace_dir, count=1)
+    assert (workspace_dir / "flow" / "dis" / "demo_color.mp4").exists()
     app.run()
     assert not app.exception
     assert any("74 flow frames" in s.value for s in app.success)
@@ -84,19 +105,14 @@ def test_empty_workspace_video_list_after_deleting_everything(workspace_dir):
     assert not app.exception and "0 video(s)" in " ".join(m.value for m in app.markdown)
 
 
-def wait_for(path, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not path.exists():
-        time.sleep(0.2)
-
-
 def test_features_page_extracts_with_a_registry_version(workspace_dir, registry_dir, monkeypatch):
     monkeypatch.setenv("DFE_MODEL_DIR", str(registry_dir))
     app = open_page("features.py")
     assert not app.exception and app.selectbox[1].value == "default"
     app.number_input[0].set_value(9).run()
     app.button[0].click().run()
-    wait_for(workspace_dir / "features" / "demo_features.json")
+    wait_for_jobs(workspace_dir, count=1)
+    assert (workspace_dir / "features" / "demo_features.json").exists()
     app.run()
     assert not app.exception
     assert any("windows x (1024,)" in s.value for s in app.success)
@@ -112,8 +128,7 @@ def test_gallery_generates_the_views_and_lists_them(workspace_dir, registry_dir,
     app.text_input[0].set_value("3, 7").run()
     app.button[0].click().run()
     folder = workspace_dir / "gallery" / "demo" / "Mixed_4f_w0_3-7"
-    wait_for(folder / "layer_activations.png")
-    time.sleep(1.5)
+    wait_for_jobs(workspace_dir, count=1)
     app.run()
     assert not app.exception
     assert {p.name for p in folder.iterdir()} >= {"temporal_evolution.png", "feature_heatmap.png", "feature_3d.png",
@@ -182,27 +197,23 @@ def test_evaluate_page_evaluates_two_versions_on_the_same_data_and_compares_them
     app = open_page("evaluate.py")
     assert not app.exception and any("No evaluation yet" in i.value for i in app.info)
     app.multiselect[0].set_value(["pan_left", "zoom_in", "static"]).run()
-    for version in (first, second):
+    for count, version in enumerate((first, second), start=1):
         app.selectbox[0].set_value(version).run()
         app.button[0].click().run()
-        wait_for_glob(workspace_dir / "evaluations", f"*/{version}-dis-T16/report.json")
-    time.sleep(1.5)
+        wait_for_jobs(workspace_dir, count=count)
     app.run()
     assert not app.exception
-    runs = list(app.dataframe[0].value["dataset / run"])
-    assert len(runs) == 2 and all(r.startswith("motions-3x2-f17-") for r in runs)
-    assert app.dataframe[0].value["knn1_accuracy"].between(0, 1).all()
+    table = app.dataframe[0].value
+    runs = [name.split(" / ") for name in table["dataset / run"]]
+    assert sorted(run for _, run in runs) == sorted([f"{first}-dis-T16", f"{second}-dis-T16"])
+    assert all(dataset.startswith("motions-3x2-f17-") for dataset, _ in runs)
+    for (dataset, run), knn1 in zip(runs, table["knn1_accuracy"]):  # the table shows what each run measured
+        report = json.loads((workspace_dir / "evaluations" / dataset / run / "report.json").read_text())
+        assert knn1 == report["discriminability"]["knn1_accuracy"]
     comparison = app.dataframe[1].value
     assert {"knn1_accuracy", "linear_probe_accuracy", "stability_flow_noise_0.5"} <= set(comparison["metric"])
     assert (comparison["difference"] == comparison["second"] - comparison["first"]).all()
     assert len(app.get("image")) == 4  # the chosen run's two plots, the two compared confusion matrices
-
-
-def wait_for_glob(folder, pattern: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not list(folder.glob(pattern)):
-        time.sleep(0.2)
-    assert list(folder.glob(pattern)), f"nothing matches {pattern} in {folder} after {seconds} s"
 
 
 def test_models_page_fine_tunes_a_new_version(workspace_dir, tmp_path, monkeypatch):
@@ -218,15 +229,38 @@ def test_models_page_fine_tunes_a_new_version(workspace_dir, tmp_path, monkeypat
     app.number_input(key="fine-tune-scenes").set_value(2).run()
     app.number_input(key="fine-tune-epochs").set_value(2).run()
     app.button(key="fine-tune-start").click().run()
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and len(registry.versions()) < 2:
-        time.sleep(0.5)
-    time.sleep(1.5)
+    wait_for_jobs(workspace_dir, count=1, seconds=300)
     app.run()
     assert not app.exception
     parent, child = registry.versions()
     metadata = registry.metadata(child)
     assert metadata["weights_source"] == f"fine_tuned_from:{parent}" and metadata["extra"]["parent_version"] == parent
-    assert 0 <= metadata["metrics"]["val_accuracy"] <= 1 and metadata["extra"]["classes"] == ["pan_left", "pan_right"]
-    assert any(f"new version {child}" in s.value for s in app.success)
+    assert metadata["extra"]["classes"] == ["pan_left", "pan_right"] and metadata["extra"]["training"]["epochs"] == 2
+    # 2 motions x 2 scenes, one 16-frame window per clip: one clip of each motion is held out
+    metrics = metadata["metrics"]
+    assert (metrics["train_windows"], metrics["val_windows"], metrics["epochs_run"]) == (2, 2, 2)
+    assert any(s.value == f"new version {child}: validation accuracy {metrics['val_accuracy']:.3f}"
+               for s in app.success)  # the page shows what the registry recorded
     assert list(app.dataframe[0].value["version"])[0] == child
+
+
+def test_library_probes_a_replaced_video_again(workspace_dir):
+    from core.video.synthetic import make_demo_video
+    app = open_page("library.py")
+    assert "75 frames" in " ".join(m.value for m in app.markdown)
+    demo = workspace_dir / "videos" / "demo.mp4"
+    make_demo_video(workspace_dir / "short.mp4", num_frames=5, size=(64, 48)).replace(demo)
+    app.run()
+    text = " ".join(m.value for m in app.markdown)
+    assert not app.exception and "5 frames" in text and "64x48" in text
+
+
+def test_evaluate_page_warns_about_an_unreadable_report(workspace_dir, registry_dir, monkeypatch):
+    monkeypatch.setenv("DFE_MODEL_DIR", str(registry_dir))
+    run = workspace_dir / "evaluations" / "motions-3x2-f17-abc123" / "v1-dis-T16"
+    run.mkdir(parents=True)
+    (run / "report.json").write_text('{"clips": 3, "classes": [')
+    app = open_page("evaluate.py")
+    assert not app.exception
+    assert any("unreadable report motions-3x2-f17-abc123 / v1-dis-T16" in w.value for w in app.warning)
+    assert any("No evaluation yet" in i.value for i in app.info)

@@ -3,34 +3,76 @@ camera-motion clips, and the measured quality of the default (motion_adapted) we
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
 
+from core.common.atomic import sha256_of
 from core.features.config import ModelSection
 from core.flow.computer import OpticalFlowComputer
+from core.model.i3d import build_i3d
 from core.training.adaptation import adapt_batchnorm, train_upper_blocks
-from core.weights.flow_stream import (build_flow_i3d, cross_modal_arrays, motion_adapted_path,
-                            read_motion_adapted_metrics)
+from core.weights.flow_stream import (FIRST_CONV, build_flow_i3d, cross_modal_arrays, motion_adapted_metrics_path,
+                                      motion_adapted_path)
 from core.evaluation.metrics import knn_loo_accuracy
 from core.training.motion_dataset import MOTIONS, clip_flow, render_clip, sample_clips
-from core.weights.kinetics import WeightsError, kinetics400_rgb_model
+from core.weights.kinetics import WeightsError, assign_weights
+
+needs_prepared_weights = pytest.mark.skipif(
+    not motion_adapted_path().exists(),
+    reason=f"no prepared motion_adapted weights in {motion_adapted_path().parent} (set-up makes them: "
+           "python -m core weights prepare)")
 
 
-def test_default_weights_are_the_measured_best_and_reach_095_on_unseen_scenes():
+def test_the_default_weights_are_motion_adapted():
     assert ModelSection().weights == "motion_adapted"
-    assert motion_adapted_path().exists(), "set-up (python -m core weights prepare) makes these weights"
-    metrics = read_motion_adapted_metrics()
-    assert metrics["eval_scenes_unseen"] and metrics["eval_clips"] >= 80
+
+
+@needs_prepared_weights
+def test_prepared_default_weights_reach_095_on_unseen_scenes():
+    metrics = json.loads(motion_adapted_metrics_path().read_text())
+    assert metrics["eval_scenes_unseen"] is True and metrics["eval_clips"] >= 80
     assert metrics["eval_knn1_accuracy"] >= 0.95
 
 
-def test_xy_cross_modal_kernel_sees_both_directions():
-    rgb = kinetics400_rgb_model()
-    plain = cross_modal_arrays(rgb)["Conv3d_1a_7x7_conv"][0]
-    xy = cross_modal_arrays(rgb, swap_xy=True)["Conv3d_1a_7x7_conv"][0]
-    np.testing.assert_array_equal(xy[..., 0, :], plain[..., 0, :])
-    np.testing.assert_array_equal(xy[..., 1, :], np.transpose(plain[..., 0, :], (0, 2, 1, 3)))
+def first_conv(swap_xy: bool) -> keras.layers.Layer:
+    """The flow stream's first conv, initialised cross-modally from a random RGB I3D."""
+    keras.utils.set_random_seed(3)
+    rgb = build_i3d(channels=3, final_endpoint="Conv3d_1a_7x7", size=None)
+    flow = build_i3d(channels=2, final_endpoint="Conv3d_1a_7x7", size=None)
+    assign_weights(flow, cross_modal_arrays(rgb, swap_xy=swap_xy))
+    return flow.get_layer(FIRST_CONV)
+
+
+def respond(conv: keras.layers.Layer, flow: np.ndarray) -> np.ndarray:
+    """The conv's output `[T', H', W', 64]` for one flow clip `[T, H, W, 2]` (dx, dy)."""
+    return np.asarray(conv(flow[None].astype(np.float32)))[0]
+
+
+def swap_x_and_y(flow: np.ndarray) -> np.ndarray:
+    """The same motion with the x and y axes exchanged: image transposed, (dx, dy) -> (dy, dx)."""
+    return np.transpose(flow, (0, 2, 1, 3))[..., ::-1]
+
+
+def test_xy_cross_modal_init_answers_a_swap_of_x_and_y_with_the_transposed_response():
+    flow = np.random.default_rng(0).normal(0, 2, (9, 32, 32, 2))
+    xy, plain = first_conv(swap_xy=True), first_conv(swap_xy=False)
+    response = respond(xy, flow)
+    np.testing.assert_allclose(respond(xy, swap_x_and_y(flow)), np.transpose(response, (0, 2, 1, 3)),
+                               rtol=1e-4, atol=1e-4 * np.abs(response).max())
+    # the plain repeat has no such symmetry: it only sees dx + dy, so a patch moving right and the
+    # same patch moving down look alike to it, while the xy kernel tells them apart
+    plain_response = respond(plain, flow)
+    assert np.abs(respond(plain, swap_x_and_y(flow)) - np.transpose(plain_response, (0, 2, 1, 3))).max() > \
+        0.1 * np.abs(plain_response).max()
+    right, down = np.zeros((9, 32, 32, 2)), np.zeros((9, 32, 32, 2))
+    right[:, 10:20, 8:24, 0] = 1.0
+    down[:, 10:20, 8:24, 1] = 1.0
+    np.testing.assert_allclose(respond(plain, right), respond(plain, down), rtol=1e-6)
+    difference = np.abs(respond(xy, right) - respond(xy, down))
+    assert difference[:, 4:12, 4:12].max() > 0.1 * np.abs(respond(xy, right)).max()  # inside, not at the border
 
 
 def test_unknown_or_missing_sources_are_clear_errors(tmp_path):
@@ -88,11 +130,19 @@ def test_knn_leave_one_out_accuracy():
         knn_loo_accuracy(features[:1], np.array([0]))
 
 
-def test_set_up_registers_the_default_model_with_its_metrics():
+@needs_prepared_weights
+def test_set_up_registers_the_default_model_with_its_metrics_once(tmp_path, monkeypatch):
+    from core.cli.weights import register_default_model
     from core.registry.versions import ModelRegistry
-    from core.app.settings import load_settings
-    registry = ModelRegistry(load_settings().model_dir, "dynamic_feature_extractor")
+    monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "models"))
+    weights_sha256 = sha256_of(motion_adapted_path())
+    version = register_default_model(weights_sha256)
+    registry = ModelRegistry(tmp_path / "models", "dynamic_feature_extractor")
+    assert registry.versions() == [version] and registry.aliases() == {"default": version}
     metadata = registry.metadata("default")
+    measured = json.loads(motion_adapted_metrics_path().read_text())
     assert metadata["weights_source"] == "motion_adapted" and "motion_adapted" in metadata["tags"]
-    assert metadata["metrics"]["eval_knn1_accuracy"] >= 0.95
-    assert metadata["extra"]["adaptation"]["eval_scenes_unseen"] is True
+    assert metadata["extra"]["weights_sha256"] == weights_sha256
+    assert metadata["metrics"]["eval_knn1_accuracy"] == measured["eval_knn1_accuracy"]
+    assert metadata["extra"]["adaptation"] == measured
+    assert register_default_model(weights_sha256) == version and registry.versions() == [version]

@@ -32,8 +32,12 @@ def test_second_run_skips_and_changed_settings_recompute(panning_video, tmp_path
     assert (tmp_path / "pan.npy").stat().st_mtime_ns == mtime
     changed = compute_video_flow(panning_video, tmp_path, FlowJob(method="dis", i3d=False,
                                                                    params={"preset": "fast"}))
-    assert not changed.skipped
-    assert compute_video_flow(panning_video, tmp_path, FlowJob(method="dis", format="jpg", i3d=False))
+    assert not changed.skipped and changed.record.params["preset"] == "fast"
+    assert json.loads((tmp_path / "pan.json").read_text())["params"]["preset"] == "fast"
+    jpg = compute_video_flow(panning_video, tmp_path, FlowJob(method="dis", format="jpg", i3d=False))
+    assert not jpg.skipped and jpg.record.format == "jpg" and jpg.record.num_flow_frames == 11
+    assert json.loads((tmp_path / "pan.json").read_text())["format"] == "jpg"
+    assert (tmp_path / "pan").is_dir() and load_flow(tmp_path, "pan")[0].shape == (11, 64, 96, 2)
     assert not (tmp_path / "pan.npy").exists()  # stale data of another format is removed
 
 

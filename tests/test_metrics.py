@@ -67,7 +67,12 @@ def test_evaluator_report_on_motion_clips(tmp_path):
     labels = np.array([motions.index(s.motion) for s in specs])
     report = evaluator.evaluate(features, labels, motions, clips_for_stability=clips[:2])
     assert set(report["stability"]) == {"flow_noise_0.5", "brightness_0.2", "shift_3"}
-    assert all(-1 <= v <= 1 for v in report["stability"].values())
+    assert all(v < 0.99999 for v in report["stability"].values())  # each perturbation changes the features
+    unchanged = evaluator.stability(clips[:2], [Perturbation("flow_noise", 0), Perturbation("brightness", 0),
+                                                Perturbation("shift", 0)])
+    assert unchanged == pytest.approx({"flow_noise_0": 1.0, "brightness_0": 1.0, "shift_0": 1.0}, abs=1e-5)
+    noise = evaluator.stability(clips[:1], [Perturbation("flow_noise", 0.5), Perturbation("flow_noise", 8)])
+    assert noise["flow_noise_8"] < noise["flow_noise_0.5"] < 1  # more noise, less similar features
     assert np.array(report["confusion_matrix"]).sum() == len(specs)
     path = write_report(report, tmp_path / "eval", features, labels)
     assert json.loads(path.read_text())["discriminability"]["knn1_accuracy"] == report["discriminability"]["knn1_accuracy"]

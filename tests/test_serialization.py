@@ -116,22 +116,38 @@ def test_concurrent_alias_updates_lose_nothing(tmp_path):
 
 CHILD = """
 import sys, time, keras
+from pathlib import Path
 sys.path.insert(0, {root!r})
 from core.registry.serializer import ModelSerializer
-base, mode = sys.argv[1], sys.argv[2]
-keras.utils.set_random_seed(int(sys.argv[3]))
+base, mode, seed = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+keras.utils.set_random_seed(int(seed))
 inputs = keras.Input((4,), name="inputs")
 model = keras.Model(inputs, keras.layers.Dense(3, name="dense")(inputs), name="tiny")
+
+def wait_for(*names):
+    deadline = time.monotonic() + 60
+    while not all((base / name).exists() for name in names):
+        if time.monotonic() > deadline:
+            sys.exit(f"gave up waiting for {{names}}")
+        time.sleep(0.005)
+
+original = keras.Model.save_weights
 if mode == "slow":
-    original = keras.Model.save_weights
     def slow_save_weights(self, path, *a, **k):
         original(self, path, *a, **k)
         print("writing", flush=True)
-        time.sleep(120)
+        time.sleep(120)  # until the test kills this process
     keras.Model.save_weights = slow_save_weights
 else:
-    while not (Path := __import__("pathlib").Path)(base, "go").exists():
-        time.sleep(0.01)
+    # Both writers are inside save_model at once: each has written its files and waits for the
+    # other to have written its own before going on to name and publish its version.
+    def save_weights_beside_the_other(self, path, *a, **k):
+        original(self, path, *a, **k)
+        (base / f"saved-{{seed}}").touch()
+        wait_for("saved-0", "saved-1")
+    keras.Model.save_weights = save_weights_beside_the_other
+    (base / f"ready-{{seed}}").touch()
+    wait_for("go")
 print(ModelSerializer(model, "tiny").save_model(base, {{"author": mode}}), flush=True)
 """
 
@@ -158,10 +174,15 @@ def test_a_save_killed_midway_leaves_no_version(tmp_path):
 
 def test_two_processes_saving_at_once_both_succeed(tmp_path):
     processes = [child(tmp_path, f"writer{i}", i) for i in range(2)]
-    time.sleep(0.5)
-    (tmp_path / "go").touch()
-    paths = [p.communicate(timeout=120)[0].strip().splitlines()[-1] for p in processes]
-    assert all(p.returncode == 0 for p in processes)
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready-{i}").exists() for i in range(2)):  # both have built their model
+        assert all(p.poll() is None for p in processes), [p.communicate()[1] for p in processes]
+        assert time.monotonic() < deadline, "the writers did not start"
+        time.sleep(0.01)
+    (tmp_path / "go").touch()  # both start saving now, and wait for each other inside save_model
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], [err for _, err in outputs]
+    paths = [out.strip().splitlines()[-1] for out, _ in outputs]
     versions = ModelSerializer.list_available_versions(tmp_path, NAME)
     assert sorted(Path(p).name for p in paths) == versions and len(set(versions)) == 2
     authors = {ModelRegistry(tmp_path, NAME).metadata(v)["author"] for v in versions}

@@ -107,6 +107,7 @@ def test_truncated_video_is_reported_as_corrupt(demo_video, tmp_path, keep):
     truncated.write_bytes(data[:int(len(data) * keep)])
     with pytest.raises(CorruptVideoError, match="truncated or damaged"):
         probe_video(truncated)
+    with pytest.raises(CorruptVideoError, match="truncated or damaged"):
         list(iter_frames(truncated))
 
 

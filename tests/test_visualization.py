@@ -59,6 +59,29 @@ def test_spec_visualisation_calls_write_valid_files(extractor, preprocessed, tmp
     assert len(gif) == len(frames) == 8  # one frame per time step of the layer
 
 
+def test_visual_sample_of_a_video_writes_its_features_and_every_view(extractor, demo_video, tmp_path):
+    from core.features.config import FlowSection
+    from core.features.folders import Sequence
+    from core.viz.samples import visualize_sample
+    video_extractor = DynamicFeatureExtractor(config=ExtractorConfig(
+        model=ModelSection(weights="random", sequence_length=9, stride=8), flow=FlowSection(method="dis"),
+        inference=InferenceSection(precision="float32")), model=extractor.model)
+    folder = tmp_path / "demo"
+    files = visualize_sample(video_extractor, Sequence("demo", demo_video, None), folder, layer="Mixed_4f")
+    views = ["comparative_view.png", "feature_3d.png", "feature_evolution.gif", "feature_heatmap.png",
+             "features_over_time.png", "layer_activations.png", "similarity.png", "temporal_evolution.png",
+             "trajectory.png"]
+    assert [p.name for p in files] == views
+    for path in files:
+        image = imageio.mimread(path)[0] if path.suffix == ".gif" else imageio.imread(path)
+        assert image.ndim == 3 and min(image.shape[:2]) > 100, path.name
+    # the first window (9 flow frames) at Mixed_4f: 9 -> 5 -> 3 time steps, one GIF frame each
+    assert len(imageio.mimread(folder / "feature_evolution.gif")) == 3
+    # 19 flow frames: windows at 0, 8 and 10 (the last one ends with the last frame)
+    assert np.load(folder / "demo_features.npy").shape == (3, 1024)
+    assert np.load(folder / "flow" / "demo.npy").shape == (19, 224, 224, 2)
+
+
 def test_time_is_labelled_in_input_frames_and_ms(extractor):
     assert [temporal_stride(n) for n in ("Conv3d_1a_7x7", "Mixed_3b", "Mixed_4f", "Mixed_5c")] == [2, 2, 4, 8]
     visualizer = FeatureVisualization(extractor.model, "Mixed_4c", fps=25.0)

@@ -26,13 +26,13 @@ from typing import Iterator
 from core.common.paths import PROJECT_ROOT
 from core.batch.inputs import BatchItem
 from core.batch.records import BatchSpec, VideoResult
-from core.batch.worker import KILL_ONCE_ENV, BatchWorker
+from core.batch.worker import BatchWorker
 
-FORWARDED_ENV = ("OPENCV_FFMPEG_LOGLEVEL", "TF_CPP_MIN_LOG_LEVEL", "DFE_WEIGHTS_DIR", KILL_ONCE_ENV)
+FORWARDED_ENV = ("OPENCV_FFMPEG_LOGLEVEL", "TF_CPP_MIN_LOG_LEVEL", "DFE_WEIGHTS_DIR")
 
 
 def worker_env() -> dict[str, str]:
-    """The environment of the actors: this code on the path, and the driver's logging/test settings."""
+    """The environment of the actors: this code on the path, and the driver's logging settings."""
     path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)
     return {"PYTHONPATH": path, **{name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}}
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import signal
 import socket
 import time
 import uuid
@@ -32,8 +31,6 @@ from core.batch.records import (BatchSpec, VideoResult, input_fingerprint, is_do
 from core.common.clock import utc_iso
 from core.errors import DFEError, VideoNotFoundError
 from core.common.process import configure_process
-
-KILL_ONCE_ENV = "DFE_BATCH_KILL_ONCE"
 
 
 class WorkerSetupError(DFEError):
@@ -61,22 +58,6 @@ def load_extractor(spec: BatchSpec):
 def describe_error(error: BaseException) -> str:
     """`ErrorType: message`, the reason a video failed."""
     return f"{type(error).__name__}: {error}"
-
-
-def kill_if_asked(item: BatchItem) -> None:
-    """Fault injection for tests: with `DFE_BATCH_KILL_ONCE=<folder>`, the worker that has computed a
-    video for which `<folder>` holds a file named `<output folder name>` or `<output folder name>#<n>`
-    deletes one such file and kills itself with SIGKILL before committing. Only one process can delete
-    a file, so each file is one death."""
-    markers = os.environ.get(KILL_ONCE_ENV)
-    if not markers:
-        return
-    for marker in sorted(p for p in Path(markers).iterdir() if p.name.partition("#")[0] == item.folder):
-        try:
-            marker.unlink()
-        except FileNotFoundError:
-            continue
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def commit(tmp: Path, final: Path, spec: BatchSpec, record: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -150,7 +131,6 @@ class BatchWorker:
         try:
             tmp.mkdir(parents=True)
             self._extractor.extract_video(item.path, output_dir=tmp, flow_job=spec.flow_job())
-            kill_if_asked(item)
             record = {"key": item.key, "input": source, "job": job, "outputs": list_outputs(tmp),
                       "timing": {"started": utc_iso(started), "seconds": round(time.time() - started, 3)},
                       "worker": self.name}
