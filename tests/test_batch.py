@@ -21,6 +21,8 @@ import ray
 
 from conftest import ROOT
 from core.common.atomic import sha256_of
+from core.batch.records import LONG_VIDEO_S, BatchSpec
+from core.features.store import read_features_hdf5
 from core.batch.run import batch_spec, output_lock, run_batch
 from core.batch.inputs import find_batch_inputs, folder_name
 from core.batch.local import LocalEngine
@@ -283,7 +285,10 @@ def test_local_engine_does_a_folder_reports_the_corrupt_video_and_a_rerun_comput
     index = json.loads((out / "a__clip.mp4" / "clip_features.json").read_text())
     assert index["fps"] == 25.0 and [w["first_frame"] for w in index["windows"]] == [0, 4]  # 13 flow frames
     assert np.load(out / "b__clip.mp4" / "clip_features.npy").shape == (6, 1024)  # windows at 0, 8, ..., 40
-    assert np.load(out / "pan.mkv" / "flow" / "pan.npy").shape == (VICTIM_FRAMES - 1, 224, 224, 2)
+    assert np.load(out / "pan.mkv" / "flow" / "pan.npy").shape == (VICTIM_FRAMES - 1, 224, 224, 2)  # short: kept
+    run = read_features_hdf5(out / "features.h5")  # the run's features in one file, a group per folder
+    assert sorted(run) == ["a__clip.mp4", "b__clip.mp4", "pan.mkv"]
+    np.testing.assert_array_equal(run["b__clip.mp4"].features, np.load(out / "b__clip.mp4" / "clip_features.npy"))
     mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.parent != out}
 
     (out / "manifest.json").unlink()  # as if the driver had crashed: the done records are the truth
@@ -359,3 +364,10 @@ def test_ray_engine_on_a_local_cluster_survives_a_killed_worker(ray_cluster, loc
     local_outputs = manifest(local_run[1])["videos"]
     for key in GOOD:  # the same bytes as the local engine's
         assert ray_outputs[key]["outputs"] == local_outputs[key]["outputs"]
+
+
+def test_long_videos_keep_no_flow_unless_asked():
+    spec = BatchSpec("out", "models", "v1", "0" * 64, load_config(None))
+    assert spec.storage_for(LONG_VIDEO_S) == "npy" and spec.storage_for(LONG_VIDEO_S + 1) == "none"
+    assert BatchSpec("out", "models", "v1", "0" * 64, load_config(None), flow_storage="npy16").storage_for(3600) == "npy16"
+    assert spec.job()["flow_storage"] == "auto"  # part of the job: a run with another choice recomputes

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
+from core.features.store import read_features_hdf5
 from core.cli.main import main
 from core.registry.versions import ModelRegistry
 
@@ -187,9 +188,14 @@ def test_dataset_then_extractor_commands(tmp_path, capsys, monkeypatch):
     assert status == 0 and stderr == ""
     assert stdout.splitlines() == [*(f"{name}: 2 windows x 1024 features, 0-680 ms" for name in (
         "pan_left__pan_left_s0_0000", "pan_left__pan_left_s1_0001", "static__static_s0_0002",
-        "static__static_s1_0003")), f"features: 4 written, 0 failed -> {tmp_path / 'features'}"]
+        "static__static_s1_0003")), f"features: 4 written, 0 failed -> {tmp_path / 'features'} (all in features.h5)"]
     index = json.loads((tmp_path / "features" / "static" / "static_s0_0002_features.json").read_text())
     assert [w["first_frame"] for w in index["windows"]] == [0, 8]
+    run = read_features_hdf5(tmp_path / "features" / "features.h5")
+    assert sorted(run) == ["pan_left__pan_left_s0_0000", "pan_left__pan_left_s1_0001", "static__static_s0_0002",
+                           "static__static_s1_0003"]
+    np.testing.assert_array_equal(run["static__static_s0_0002"].features,
+                                  np.load(tmp_path / "features" / "static" / "static_s0_0002_features.npy"))
 
     # implement: class folders are fine-tuned on (test_training tests fine_tune itself)
     from core.training import fine_tune as training

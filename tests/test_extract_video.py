@@ -122,3 +122,39 @@ def test_stored_flow_is_reused_and_features_are_recomputed_when_their_settings_c
     assert np.abs(farneback_flow - flow).mean() > 0.05  # another method's flow, not DIS's read back
     np.testing.assert_allclose(other_flow.features, faster.extract_flow(farneback_flow, 25.0, "demo").features,
                                rtol=1e-4, atol=1e-8)
+
+
+def test_flow_storage_is_a_choice_and_features_are_reused_without_stored_flow(
+        extractor, demo_video, tmp_path, decodes):
+    half = extractor.extract_video(demo_video, output_dir=tmp_path / "half", flow_storage="npy16")
+    stored = np.load(tmp_path / "half" / "flow" / "demo.npy")
+    assert stored.dtype == np.float16 and stored.shape == (19, 224, 224, 2)
+    full = extractor.extract_video(demo_video, output_dir=tmp_path / "full")
+    full_flow = np.load(tmp_path / "full" / "flow" / "demo.npy")
+    assert full_flow.dtype == np.float32 and np.abs(full_flow - stored).max() <= 0.008  # float16 below 32 px
+    np.testing.assert_allclose(half.features, full.features, atol=1e-6)  # both computed from float32 flow
+
+    decodes.clear()
+    features_only = with_config(extractor, flow=FlowSection(method="dis", storage="none"))
+    first = features_only.extract_video(demo_video, output_dir=tmp_path / "none")
+    assert not (tmp_path / "none" / "flow").exists() and len(decodes) == 1
+    again = features_only.extract_video(demo_video, output_dir=tmp_path / "none")
+    assert len(decodes) == 1  # the features on disk were the answer: not decoded again
+    np.testing.assert_array_equal(again.features, first.features)
+
+
+def test_feature_rate_sets_the_stride_and_every_feature_carries_its_time(extractor, demo_video, tmp_path):
+    from core.features.store import read_features_hdf5, write_features_hdf5
+
+    dense = with_config(extractor, model=ModelSection(weights="random", sequence_length=9, feature_fps=12.5))
+    result = dense.extract_video(demo_video, output_dir=tmp_path)  # 25 fps flow: a window every 2 frames
+    assert [w.start for w in result.windows] == [0, 2, 4, 6, 8, 10]
+    assert [w.centre_ms for w in result.windows] == [180.0, 260.0, 340.0, 420.0, 500.0, 580.0]
+    assert result.settings["feature_fps"] == 12.5
+    table = (tmp_path / "demo_features.csv").read_text().splitlines()
+    assert table[0].split(",")[5] == "centre_ms" and table[2].split(",")[5] == "260.0"
+
+    write_features_hdf5(tmp_path / "run.h5", {"demo": result})
+    back = read_features_hdf5(tmp_path / "run.h5")["demo"]
+    np.testing.assert_array_equal(back.features, result.features)
+    assert back.windows == result.windows and back.fps == 25.0 and back.settings == result.settings

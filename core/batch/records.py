@@ -34,6 +34,9 @@ DONE_FILE = "done.json"
 MANIFEST_FILE = "manifest.json"
 
 
+LONG_VIDEO_S = 300.0  # longer videos keep no flow by default: an hour of float32 flow is ~36 GB
+
+
 @dataclass(frozen=True)
 class BatchSpec:
     """Everything a worker needs, picklable: where outputs go, which registry model, which settings.
@@ -45,6 +48,7 @@ class BatchSpec:
         weights_sha256: the version's `model.weights.h5` sha256, recorded with every output.
         config: the extractor config (windows, endpoint, precision, flow method and fps).
         flow_params: the flow method's parameters, resolved to their full set.
+        flow_storage: what each video keeps of its flow (`storage_for`).
         threads: CPU threads per worker (OpenCV, flow pairs, TensorFlow); set by the engine.
         overwrite: recompute videos even when their outputs are done.
     """
@@ -58,12 +62,20 @@ class BatchSpec:
     model_name: str = MODEL_NAME
     threads: int = 1
     overwrite: bool = False
+    flow_storage: str = "auto"
+
+    def storage_for(self, duration_s: float) -> str:
+        """What a video of `duration_s` keeps of its flow: `flow_storage`, where "auto" keeps float32
+        npy for videos up to LONG_VIDEO_S and none (features only) for longer ones."""
+        if self.flow_storage != "auto":
+            return self.flow_storage
+        return "npy" if duration_s <= LONG_VIDEO_S else "none"
 
     def job(self) -> dict[str, Any]:
         """What determines a video's outputs besides the video (as it reads back from JSON)."""
         job = {"model": {"name": self.model_name, "version": self.model_version,
                          "weights_sha256": self.weights_sha256},
-               "config": asdict(self.config), "flow_params": self.flow_params}
+               "config": asdict(self.config), "flow_params": self.flow_params, "flow_storage": self.flow_storage}
         return json.loads(json.dumps(job, default=str))
 
     def flow_job(self) -> FlowJob:

@@ -33,13 +33,17 @@ from core.batch.records import (BatchSpec, VideoResult, is_done, manifest_entry,
                                 write_manifest)
 from core.features.config import ExtractorConfig
 from core.common.locking import file_lock
+from core.errors import FlowParameterError
+from core.features.store import read_features, write_features_hdf5
 from core.flow.methods import get_method
+from core.flow.store import FLOW_STORAGE
 from core.registry.versions import MODEL_NAME, WEIGHTS_FILE, ModelRegistry
 from core.common.progress import ProgressCallback, no_progress
 
 LOCK_FILE = ".batch.lock"
 LEFTOVER_PREFIXES = (".tmp-", ".trash-")
 MANIFEST_INTERVAL_S = 5.0
+RUN_FEATURES_FILE = "features.h5"
 
 
 class Engine(Protocol):
@@ -66,15 +70,17 @@ class BatchReport:
 
 def batch_spec(output_dir: str | os.PathLike, model_dir: str | os.PathLike, model_version: str = "default",
                config: ExtractorConfig = ExtractorConfig(), flow_params: dict[str, Any] | None = None,
-               overwrite: bool = False) -> BatchSpec:
+               overwrite: bool = False, flow_storage: str = "auto") -> BatchSpec:
     """The spec of a batch: the registry version (alias resolved, files verified), the config and the
     flow parameters resolved to their full set. Raises `RegistryError` / `ValueError` for bad input."""
+    if flow_storage not in ("auto", *FLOW_STORAGE):
+        raise FlowParameterError(f"unknown flow storage {flow_storage!r}; use auto or one of {FLOW_STORAGE}")
     registry = ModelRegistry(model_dir, MODEL_NAME)
     version = registry.verify(model_version).name
     weights = registry.metadata(version)["files"][WEIGHTS_FILE]
     params = get_method(config.flow.method).resolve(flow_params or {})
     return BatchSpec(str(Path(output_dir).resolve()), str(Path(model_dir).resolve()), version, weights,
-                     config, params, overwrite=overwrite)
+                     config, params, overwrite=overwrite, flow_storage=flow_storage)
 
 
 def output_lock(output_dir: Path) -> ContextManager[None]:
@@ -152,4 +158,13 @@ def run_batch(spec: BatchSpec, items: list[BatchItem], engine: Engine, progress:
             stream.close()
             remove_leftovers(output_dir)
             manifest = write_manifest(output_dir, spec, inputs, entries)
+            write_run_features(output_dir, by_key, entries)
     return BatchReport(entries, manifest, results)
+
+
+def write_run_features(output_dir: Path, items: dict[str, BatchItem], entries: dict[str, dict[str, Any]]) -> Path:
+    """`OUT/features.h5`: every done video's features in one HDF5 file, a group per output folder
+    (`core.features.store.write_features_hdf5`), with the video's key as an attribute."""
+    done = {items[key].folder: read_features(output_dir / items[key].folder, items[key].path.stem)
+            for key, entry in entries.items() if entry["status"] == "done"}
+    return write_features_hdf5(output_dir / RUN_FEATURES_FILE, {folder: f for folder, f in done.items() if f})

@@ -31,6 +31,7 @@ from core.batch.records import (BatchSpec, VideoResult, input_fingerprint, is_do
 from core.common.clock import utc_iso
 from core.errors import DFEError, VideoNotFoundError
 from core.common.process import configure_process
+from core.video.decode import probe_video
 
 
 class WorkerSetupError(DFEError):
@@ -130,7 +131,9 @@ class BatchWorker:
         tmp = final.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{item.folder}")
         try:
             tmp.mkdir(parents=True)
-            self._extractor.extract_video(item.path, output_dir=tmp, flow_job=spec.flow_job())
+            duration = probe_video(item.path).duration_s
+            self._extractor.extract_video(item.path, output_dir=tmp, flow_job=spec.flow_job(),
+                                          flow_storage=spec.storage_for(duration))
             record = {"key": item.key, "input": source, "job": job, "outputs": list_outputs(tmp),
                       "timing": {"started": utc_iso(started), "seconds": round(time.time() - started, 3)},
                       "worker": self.name}

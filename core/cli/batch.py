@@ -9,6 +9,7 @@ from dataclasses import replace
 from core.cli.common import add_run_options, parse_param
 from core.errors import DFEError
 from core.flow.methods import FLOW_METHODS
+from core.flow.store import FLOW_STORAGE
 from core.common.progress import TqdmProgress
 
 
@@ -48,6 +49,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                       help="a method parameter, repeatable (e.g. --param preset=fast for dis)")
     flow.add_argument("--fps", type=float, default=None,
                       help="resample videos to this frame rate first (default: the config's flow.fps)")
+    flow.add_argument("--flow_storage", default="auto", choices=("auto", *FLOW_STORAGE),
+                      help="what each video keeps of its flow: auto (default: npy up to 5 minutes, none "
+                           "beyond: features only), none, npy, npy16 (float16), jpg or flo")
     add_run_options(parser)
     parser.set_defaults(run=run)
 
@@ -96,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
                                           fps=args.fps if args.fps is not None else config.flow.fps))
     items = find_batch_inputs(args.videos, exclude=args.output_dir)
     spec = batch_spec(args.output_dir, args.model_dir or load_settings().model_dir, args.model_version, config,
-                      dict(args.param), args.overwrite)
+                      dict(args.param), args.overwrite, args.flow_storage)
     engine = _engine(args)
     print(f"batch: {len(items)} videos, model {spec.model_name} {spec.model_version}, flow {config.flow.method}")
     with TqdmProgress("videos", "video", enabled=not args.quiet) as progress:

@@ -65,6 +65,7 @@ def _bar(args, unit: str):
 def run(args: argparse.Namespace) -> int:
     from core.evaluation.reports import evaluate_folder
     from core.features.folders import class_folders, extract_folder, find_sequences
+    from core.features.store import write_features_hdf5
     from core.training.fine_tune import TrainingConfig, fine_tune
 
     find_sequences(args.data_dir)  # a clear error before any model is built
@@ -89,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
                   f"features, {features.windows[0].start_ms:.0f}-{features.windows[-1].end_ms:.0f} ms")
         for sequence, message in failed:
             print(f"failed: {sequence.name}: {message}", file=sys.stderr)
-        print(f"features: {len(results)} written, {len(failed)} failed -> {args.output_dir}")
+        run_file = write_features_hdf5(Path(args.output_dir) / "features.h5",
+                                       {sequence.name: features for sequence, features in results})
+        print(f"features: {len(results)} written, {len(failed)} failed -> {args.output_dir} (all in {run_file.name})")
         return 1 if failed else 0
     report_path = evaluate_folder(extractor, args.data_dir, args.output_dir, _bar(args, "window"))
     report = json.loads(report_path.read_text())

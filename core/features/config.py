@@ -16,6 +16,7 @@ import yaml
 
 from core.common.paths import CONFIG_DIR
 from core.flow.methods import FLOW_METHODS
+from core.flow.store import FLOW_STORAGE
 from core.model.endpoints import MIN_FRAMES, EndpointError, resolve_endpoint
 from core.common.values import as_type
 from core.errors import ConfigError
@@ -38,6 +39,7 @@ class ModelSection:
     weights_path: str | None = None
     seed: int = 0
     rgb: str = "off"
+    feature_fps: float | None = None  # features per second; replaces stride (stride = fps / feature_fps)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class InferenceSection:
 class FlowSection:
     method: str = "tvl1"
     fps: float | None = None
+    storage: str = "npy"  # what extract_video keeps of the flow: none, npy, npy16, jpg or flo
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class ExtractorConfig:
         _check(self.inference.precision in PRECISIONS, "inference.precision", f"must be one of {PRECISIONS}")
         _check(self.inference.device in DEVICES, "inference.device", f"must be one of {DEVICES}")
         _check(self.flow.method in FLOW_METHODS, "flow.method", f"must be one of {sorted(FLOW_METHODS)}")
+        _check(self.flow.storage in FLOW_STORAGE, "flow.storage", f"must be one of {FLOW_STORAGE}")
+        _check(self.model.feature_fps is None or self.model.feature_fps > 0, "model.feature_fps",
+               "must be a positive number of features per second (or null to use model.stride)")
         try:
             resolve_endpoint(self.model.endpoint)
         except EndpointError as error:

@@ -15,7 +15,7 @@ import json
 import os
 import threading
 from contextlib import nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -107,7 +107,9 @@ class DynamicFeatureExtractor:
                                                  dtype=None if precision == "float32" else precision,
                                                  weights_path=settings.weights_path)
             self._endpoint_model = endpoint_model(self.model, self.endpoint)
-        self._forward = tf.function(lambda x: self._endpoint_model(x, training=False), reduce_retracing=True)
+        # One trace for every batch size and window length (a short last batch would trace again).
+        clips = tf.TensorSpec([None, None, *self.model.input.shape[2:]], tf.float32)
+        self._forward = tf.function(lambda x: self._endpoint_model(x, training=False), input_signature=[clips])
         self._lock = threading.Lock()  # one forward pass at a time per extractor
         self._rgb: RGBStream | None = None  # loaded on first use
 
@@ -120,7 +122,7 @@ class DynamicFeatureExtractor:
         model = self.config.model
         return {"endpoint": self.endpoint, "weights": model.weights, "weights_path": model.weights_path,
                 "seed": model.seed, "rgb": model.rgb,
-                "sequence_length": model.sequence_length, "stride": model.stride,
+                "sequence_length": model.sequence_length, "stride": model.stride, "feature_fps": model.feature_fps,
                 "input_size": model.input_size, "precision": self.precision,
                 "model_name": self.model.name}
 
@@ -184,42 +186,54 @@ class DynamicFeatureExtractor:
                      progress: ProgressCallback = no_progress) -> FeatureSet:
         """Per-window features of one pixel flow sequence `[T, H, W, 2]` at `fps`."""
         model = self.config.model
-        windows = make_windows(name, len(flow), fps, model.sequence_length, model.stride)
+        windows = make_windows(name, len(flow), fps, model.sequence_length, self.stride(fps))
         flow_batches = self._flow_batches(len(windows), progress)
         for window in windows:
             flow_batches.add(preprocess_flow(cut_window(flow, window), model.input_size))
         return FeatureSet(name, np.concatenate(flow_batches.outputs()), windows, fps, self.settings())
+
+    def stride(self, fps: float) -> int:
+        """Frames between window starts for flow at `fps`: `model.stride`, or with
+        `model.feature_fps` the stride that gives that many features per second (at least 1)."""
+        feature_fps = self.config.model.feature_fps
+        return self.config.model.stride if feature_fps is None else max(1, round(fps / feature_fps))
 
     def _flow_batches(self, total: int, progress: ProgressCallback) -> BatchedForward:
         return BatchedForward(self.extract_features, self.config.inference.batch_size, total, progress)
 
     def extract_video(self, video_path: str | os.PathLike, output_dir: str | os.PathLike | None = None,
                       flow_dir: str | os.PathLike | None = None, progress: ProgressCallback = no_progress,
-                      flow_progress: ProgressCallback = no_progress, flow_job: FlowJob | None = None) -> FeatureSet:
+                      flow_progress: ProgressCallback = no_progress, flow_job: FlowJob | None = None,
+                      flow_storage: str | None = None) -> FeatureSet:
         """Per-window features of a video, in one pass: the video is decoded once, flow (I3D
         convention, `flow.method`) is computed pair by pair, and each window goes through I3D as soon
         as its flow is there; the RGB stream (`model.rgb`) takes its frames from the same decode.
 
         Flow is kept only where asked: in `flow_dir` (default `<output_dir>/flow`; nowhere without
-        either), where a re-run reuses it. With `output_dir`, features are written there (see
+        either), in the format `flow_storage` (default `flow.storage`: npy, npy16, jpg, flo, or none to
+        keep no flow), where a re-run reuses it. With `output_dir`, features are written there (see
         `core.features.store`) and a re-run with the same settings returns them without recomputing.
         `flow_job` replaces the config's flow settings (e.g. method parameters, or fewer threads per
         video in a batch). Memory stays flat in the video's length.
         """
         video_path = Path(video_path)
+        storage = flow_storage or self.config.flow.storage
         if flow_dir is None and output_dir is not None:
             flow_dir = Path(output_dir) / "flow"
         job = flow_job or FlowJob(method=self.config.flow.method, i3d=True, target_fps=self.config.flow.fps)
-        flow = VideoFlow(video_path, job, flow_dir)
-        settings = {**self.settings(), "flow": flow.record.settings() | {"source": None}}
-        if output_dir is not None and flow.stored is not None:
+        flow = VideoFlow(video_path, replace(job, format=storage if storage != "none" else job.format),
+                         flow_dir if storage != "none" else None)
+        source = flow.record.source
+        settings = {**self.settings(), "flow": flow.record.settings() | {"source": None},
+                    "video": {"size": source.size, "mtime_ns": source.mtime_ns}}
+        if output_dir is not None:  # the same video and settings: the stored features are the answer
             stored = read_features(output_dir, video_path.stem)
             if stored is not None and stored.settings == _jsonable(settings):
                 progress(len(stored.windows), len(stored.windows))
                 return stored
         model = self.config.model
         windows = make_windows(video_path.stem, flow.record.num_flow_frames, flow.record.fps,
-                               model.sequence_length, model.stride)
+                               model.sequence_length, self.stride(flow.record.fps))
         flow_windows, flow_batches = WindowCutter(windows), self._flow_batches(len(windows), progress)
         decoded = self._decoded_with_rgb(flow, windows)
         for flow_frame in flow.frames(decoded, flow_progress):

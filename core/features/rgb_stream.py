@@ -61,7 +61,8 @@ class RGBStream:
     def __init__(self) -> None:
         model = kinetics400_rgb_model()
         self._model = endpoint_model(model, ["Logits", "Features"])
-        self._forward = tf.function(lambda x: self._model(x, training=False), reduce_retracing=True)
+        clips = tf.TensorSpec([None, None, 224, 224, 3], tf.float32)  # one trace for every batch size
+        self._forward = tf.function(lambda x: self._model(x, training=False), input_signature=[clips])
         self.labels = kinetics400_labels()
 
     def forward(self, clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

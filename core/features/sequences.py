@@ -87,6 +87,11 @@ class Window:
     end_ms: float
     padded: int = 0
 
+    @property
+    def centre_ms(self) -> float:
+        """The time the window stands for: the middle of its span, in ms (a feature's time stamp)."""
+        return (self.start_ms + self.end_ms) / 2
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -1,7 +1,8 @@
 """Reading and writing optical flow: `.npy` sequences, Middlebury `.flo`, quantised JPEG x/y pairs.
 
-- `.npy`: `[T, H, W, 2] float32`, pixels. `NpyStreamWriter` appends frames one at a time, so a long
-  video's flow never has to sit in memory, and renames the file into place only when complete.
+- `.npy`: `[T, H, W, 2] float32` (or float16: half the size, off by at most 0.008 px below 32 px), pixels.
+  `NpyStreamWriter` appends frames one at a time, so a long video's flow never has to sit in memory,
+  and renames the file into place only when complete.
 - `.flo` (Middlebury, Baker et al. IJCV 2011): float32 magic 202021.25, int32 width, int32 height,
   then `[H, W, 2] float32` (u, v) row-major; values above 1e9 mark unknown flow.
 - JPEG pairs (MMAction2 / denseflow): per flow frame t (1-based), `flow_x_{t:05d}.jpg` and
@@ -50,15 +51,17 @@ _NPY_HEADER_BYTES = 256  # fixed, so the header can be rewritten in place once T
 
 
 class NpyStreamWriter:
-    """Write a `[T, ...] float32` `.npy` frame by frame (e.g. `[T, H, W, 2]` flow); T need not be known.
+    """Write a `[T, ...]` `.npy` of `dtype` (float32 or float16) frame by frame (e.g. `[T, H, W, 2]`
+    flow); T need not be known.
 
     Frames go to a temporary file with a fixed-size header; `close()` writes the final shape into
     the header and renames the file onto `path`. If the writer is not closed (an exception, a kill),
     `path` is never created. Use as a context manager.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, dtype: type = np.float32) -> None:
         self.path = Path(path)
+        self.dtype = np.dtype(dtype)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = self.path.with_name(f".{self.path.stem}.{uuid.uuid4().hex[:8]}.tmp.npy")
         self._handle = open(self._tmp, "wb")
@@ -67,8 +70,8 @@ class NpyStreamWriter:
         self.count = 0
 
     def write(self, frame: np.ndarray) -> None:
-        """Append one frame (converted to float32); every frame must have the first one's shape."""
-        frame = np.ascontiguousarray(frame, dtype=np.float32)
+        """Append one frame (converted to the writer's dtype); every frame must have the first one's shape."""
+        frame = np.ascontiguousarray(frame, dtype=self.dtype)
         if self._frame_shape is None:
             self._frame_shape = frame.shape
         elif frame.shape != self._frame_shape:
@@ -83,7 +86,7 @@ class NpyStreamWriter:
             self.abort()
             raise FlowShapeError(f"no frames were written to {self.path.name}")
         self._handle.seek(0)
-        self._handle.write(_npy_header((self.count, *self._frame_shape)))
+        self._handle.write(_npy_header((self.count, *self._frame_shape), self.dtype))
         self._handle.close()
         os.replace(self._tmp, self.path)
         return self.path
@@ -103,16 +106,16 @@ class NpyStreamWriter:
             self.abort()
 
 
-def _npy_header(shape: tuple[int, ...]) -> bytes:
-    """A version-1.0 `.npy` header for little-endian float32 of `shape`, padded to 256 bytes."""
-    text = repr({"descr": "<f4", "fortran_order": False, "shape": tuple(shape)})
+def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
+    """A version-1.0 `.npy` header for little-endian `dtype` of `shape`, padded to 256 bytes."""
+    text = repr({"descr": dtype.newbyteorder("<").str, "fortran_order": False, "shape": tuple(shape)})
     body_len = _NPY_HEADER_BYTES - 10
     text = text.ljust(body_len - 1) + "\n"
     return b"\x93NUMPY\x01\x00" + np.uint16(body_len).tobytes() + text.encode("latin1")
 
 
 def load_flow_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
-    """Load a `[T, H, W, 2] float32` `.npy` (memory-mapped by default); validates the shape only."""
+    """Load a `[T, H, W, 2]` float32 or float16 `.npy` (memory-mapped by default); validates the shape only."""
     path = Path(path)
     if not path.is_file():
         raise FlowFileError(f"flow file not found: {path}")

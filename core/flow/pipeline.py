@@ -33,7 +33,7 @@ class FlowJob:
         method, params, workers: see `OpticalFlowComputer`.
         i3d: I3D's convention (grey, short side 256, centre crop 224); else native size.
         target_fps: resample videos to this rate first (I3D: 25); None keeps each video's rate.
-        format: "npy", "jpg" (quantised MMAction2 pairs) or "flo".
+        format: "npy", "npy16" (float16), "jpg" (quantised MMAction2 pairs) or "flo".
     """
 
     method: str = "tvl1"
@@ -63,8 +63,8 @@ class FlowResult:
 def _frame_writer(target: Path, fmt: str) -> tuple[Callable[[int, np.ndarray], None], Callable[[], None],
                                                    Callable[[], None]]:
     """(write(index, frame), commit(), abort()) for one output format, all via temporary names."""
-    if fmt == "npy":
-        writer = NpyStreamWriter(target)
+    if fmt in ("npy", "npy16"):
+        writer = NpyStreamWriter(target, np.float16 if fmt == "npy16" else np.float32)
         return lambda _, frame: writer.write(frame), writer.close, writer.abort
     tmp_dir = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp_dir.mkdir(parents=True)

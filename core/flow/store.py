@@ -1,7 +1,7 @@
 """How computed flow lives on disk: the data plus a JSON record that carries its time base.
 
 For a video `clip.mp4` written to `out/`:
-- `out/clip.npy` (format "npy"): `[T, H, W, 2] float32`, pixels; or
+- `out/clip.npy` (format "npy"): `[T, H, W, 2] float32`, pixels (format "npy16": float16); or
 - `out/clip/flow_x_00001.jpg`, `flow_y_00001.jpg`, ... (format "jpg", MMAction2 layout); or
 - `out/clip_flo/000000.flo`, ... (format "flo", Middlebury, one file per flow frame);
 - `out/clip.json`: the `FlowRecord` (fps, frame count, method, parameters, source fingerprint).
@@ -25,7 +25,8 @@ from core.common.atomic import write_json_atomic
 from core.errors import FlowFileError, FlowParameterError
 from core.flow.formats import load_flow_npy, npy_shape, read_flo, read_jpeg_pairs
 
-FLOW_FORMATS = ("npy", "jpg", "flo")
+FLOW_FORMATS = ("npy", "npy16", "jpg", "flo")
+FLOW_STORAGE = ("none", *FLOW_FORMATS)  # where flow is a by-product (features): "none" keeps none
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def data_path(output_dir: str | os.PathLike, name: str, fmt: str) -> Path:
     """Where the flow data of `name` in format `fmt` lives."""
     if fmt not in FLOW_FORMATS:
         raise FlowParameterError(f"unknown flow format {fmt!r}; use one of {FLOW_FORMATS}")
-    suffix = {"npy": ".npy", "jpg": "", "flo": "_flo"}[fmt]
+    suffix = {"npy": ".npy", "npy16": ".npy", "jpg": "", "flo": "_flo"}[fmt]
     return Path(output_dir) / f"{name}{suffix}"
 
 
@@ -106,7 +107,7 @@ def is_whole(output_dir: str | os.PathLike, record: FlowRecord) -> bool:
     """True if the data that `record` describes is on disk and complete."""
     path = data_path(output_dir, record.name, record.format)
     expected = (record.num_flow_frames, record.height, record.width, 2)
-    if record.format == "npy":
+    if record.format in ("npy", "npy16"):
         return npy_shape(path) == expected
     pattern = "flow_x_*.jpg" if record.format == "jpg" else "*.flo"
     return path.is_dir() and len(list(path.glob(pattern))) == record.num_flow_frames
@@ -126,10 +127,11 @@ def remove_flow(output_dir: str | os.PathLike, name: str) -> None:
 
 def remove_other_formats(output_dir: str | os.PathLike, name: str, keep: str | None) -> None:
     """Delete the data of `name` in every format but `keep` (stale output of an earlier run)."""
+    kept = data_path(output_dir, name, keep) if keep is not None else None
     for fmt in FLOW_FORMATS:
-        if fmt == keep:
-            continue
         path = data_path(output_dir, name, fmt)
+        if path == kept:  # npy and npy16 share a file name
+            continue
         if path.is_dir():
             shutil.rmtree(path)
         else:
@@ -142,7 +144,7 @@ def load_flow(output_dir: str | os.PathLike, name: str) -> tuple[np.ndarray, Flo
     if record is None:
         raise FlowFileError(f"no complete flow for {name!r} in {output_dir}; compute it first")
     path = data_path(output_dir, name, record.format)
-    if record.format == "npy":
+    if record.format in ("npy", "npy16"):
         return load_flow_npy(path), record
     if record.format == "jpg":
         return read_jpeg_pairs(path), record
