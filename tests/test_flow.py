@@ -19,8 +19,8 @@ def panning_frames():
     return list(translating_frames(5, VELOCITY, (96, 80)))
 
 
-def test_registry_has_the_five_methods():
-    assert set(FLOW_METHODS) == {"farneback", "dis", "tvl1", "deepflow", "rlof"}
+def test_registry_has_opencvs_five_methods_and_tvl1_in_tensorflow():
+    assert set(FLOW_METHODS) == {"farneback", "dis", "tvl1", "deepflow", "rlof", "tvl1_tf"}
 
 
 @pytest.mark.parametrize("method", sorted(FLOW_METHODS))

@@ -60,7 +60,7 @@ def test_every_kind_of_setting_reads_a_boolean_word_the_same_way(word, monkeypat
     assert load_settings().demo_results is True
     assert get_method("dis").resolve({"use_spatial_propagation": word})["use_spatial_propagation"] is True
     config = tmp_path / "extractor.yaml"
-    config.write_text(f"model:\n  stride: '4'\ninference:\n  batch_size: 3\nflow:\n  fps: 25\n")
+    config.write_text("model:\n  stride: '4'\ninference:\n  batch_size: 3\nflow:\n  fps: 25\n")
     loaded = load_config(config)
     assert (loaded.model.stride, loaded.inference.batch_size, loaded.flow.fps) == (4, 3, 25.0)
 

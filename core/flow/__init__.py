@@ -9,4 +9,5 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "store": ["FLOW_FORMATS", "FlowRecord", "SourceFingerprint", "find_complete", "load_flow", "remove_flow"],
     "pipeline": ["FlowJob", "FlowResult", "compute_video_flow", "find_videos"],
     "accuracy": ["end_point_error", "load_middlebury_pairs"],
+    "tvl1": ["TVL1Parameters", "tvl1_flow"],
 })

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
+from itertools import islice
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Iterable, Iterator
 
@@ -43,6 +44,7 @@ class OpticalFlowComputer:
         self.workers = max(1, workers if workers is not None else available_cpus())
         self.method.build(self.params)  # fail now on bad parameter values, not in a worker
         self._local = threading.local()
+        self._batch = None  # a batched method's batch function, built on first use
 
     def __repr__(self) -> str:
         return f"OpticalFlowComputer(method={self.method.name!r}, workers={self.workers})"
@@ -80,41 +82,58 @@ class OpticalFlowComputer:
         Frames are consumed lazily: at most `2 * workers` pairs are in flight, so memory stays
         constant however long the stream is. `progress(done, total_pairs)` is called per pair.
         """
+        if self.method.build_batch is not None:
+            yield from self._iter_batched(frames, progress, total_pairs)
+            return
         if self.workers == 1:
             yield from self._iter_sequential(frames, progress, total_pairs)
             return
         with ThreadPoolExecutor(self.workers, "flow") as pool:
             pending: deque[Future] = deque()
             done = 0
-            previous = None
-            for frame in frames:
-                frame = self._prepare(frame)
-                if previous is not None:
-                    pending.append(pool.submit(self._pair_function_call, previous, frame))
-                    if len(pending) >= 2 * self.workers:
-                        done += 1
-                        yield pending.popleft().result()
-                        progress(done, total_pairs)
-                previous = frame
+            for first, second in self._pairs(frames):
+                pending.append(pool.submit(self._pair_function_call, first, second))
+                if len(pending) >= 2 * self.workers:
+                    done += 1
+                    yield pending.popleft().result()
+                    progress(done, total_pairs)
             while pending:
                 done += 1
                 yield pending.popleft().result()
                 progress(done, total_pairs)
+
+    def _iter_batched(self, frames: Iterable[np.ndarray], progress: ProgressCallback,
+                      total_pairs: int | None) -> Iterator[np.ndarray]:
+        """For a batched method: `batch_size` pairs at a time through one call (which uses every
+        core, or the GPU, itself)."""
+        if self._batch is None:
+            self._batch = self.method.build_batch(self.params)
+        pairs = self._pairs(frames)
+        done = 0
+        while chunk := list(islice(pairs, self.params["batch_size"])):
+            firsts, seconds = zip(*chunk)
+            for flow in self._batch(np.stack(firsts), np.stack(seconds)):
+                done += 1
+                yield flow
+                progress(done, total_pairs)
+
+    def _pairs(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Consecutive (frame t, frame t + 1), each prepared for the method."""
+        previous = None
+        for frame in frames:
+            frame = self._prepare(frame)
+            if previous is not None:
+                yield previous, frame
+            previous = frame
 
     def _pair_function_call(self, frame_a: np.ndarray, frame_b: np.ndarray) -> np.ndarray:
         return self._pair_function()(frame_a, frame_b)
 
     def _iter_sequential(self, frames: Iterable[np.ndarray], progress: ProgressCallback,
                          total_pairs: int | None) -> Iterator[np.ndarray]:
-        previous = None
-        done = 0
-        for frame in frames:
-            frame = self._prepare(frame)
-            if previous is not None:
-                done += 1
-                yield self._pair_function_call(previous, frame)
-                progress(done, total_pairs)
-            previous = frame
+        for done, (first, second) in enumerate(self._pairs(frames), start=1):
+            yield self._pair_function_call(first, second)
+            progress(done, total_pairs)
 
     def compute_sequence(self, frames: Iterable[np.ndarray], progress: ProgressCallback = no_progress,
                          total_pairs: int | None = None) -> np.ndarray:

@@ -20,6 +20,8 @@ from core.common.values import as_type
 from core.errors import FlowParameterError, UnknownFlowMethodError
 
 PairFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# [B, H, W] grey first frames, [B, H, W] grey second frames -> [B, H, W, 2] float32 flow, pixels.
+BatchFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class FlowMethod:
             parameter's type).
         build: parameters -> pair function.
         color: True if the algorithm needs `[H, W, 3] uint8` BGR frames, else `[H, W] uint8` grey.
+        build_batch: for methods that compute many pairs at once (parameter `batch_size`):
+            parameters -> batch function; `build` then computes one pair as a batch of one.
     """
 
     name: str
@@ -41,6 +45,7 @@ class FlowMethod:
     build: Callable[[Mapping[str, Any]], PairFunction]
     color: bool = False
     parameter_help: Mapping[str, str] = field(default_factory=dict)
+    build_batch: Callable[[Mapping[str, Any]], BatchFunction] | None = None
 
     def resolve(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults updated with `overrides`, each coerced to the default's type.
@@ -153,6 +158,27 @@ register(FlowMethod(
                     "(smaller: smoother flow)", "theta": "tightness of the coupling",
                     "nscales": "pyramid scales", "warps": "warpings per scale",
                     "epsilon": "stopping threshold", "scale_step": "pyramid scale step"},
+))
+
+
+def _tvl1_tf(params: Mapping[str, Any]) -> BatchFunction:
+    from core.flow.tvl1 import TVL1Parameters, tvl1_flow  # TensorFlow loads only when this method is used
+
+    settings = TVL1Parameters(**{k: v for k, v in params.items() if k != "batch_size"})
+    return lambda first, second: tvl1_flow(first, second, settings)
+
+
+register(FlowMethod(
+    name="tvl1_tf",
+    description="Dual TV-L1 as OpenCV's DualTVL1 computes it, written in TensorFlow and batched over "
+                "frame pairs (runs on a GPU when TensorFlow sees one; core.flow.tvl1)",
+    defaults={"tau": 0.25, "lambda_": 0.15, "theta": 0.3, "nscales": 5, "warps": 5, "epsilon": 0.01,
+              "inner_iterations": 30, "outer_iterations": 10, "scale_step": 0.8, "median_filtering": 5,
+              "batch_size": 8},
+    build=lambda params: (lambda a, b, batch=_tvl1_tf(params): batch(a[None], b[None])[0]),
+    build_batch=_tvl1_tf,
+    parameter_help={"batch_size": "frame pairs computed at once", "epsilon": "stopping threshold",
+                    "nscales": "pyramid scales", "warps": "warpings per scale"},
 ))
 
 
