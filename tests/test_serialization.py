@@ -103,6 +103,22 @@ def test_corrupt_or_truncated_files_are_refused(tmp_path):
         ModelSerializer.load_model(tmp_path, NAME, missing.name)
 
 
+
+def test_a_version_with_corrupt_metadata_is_listed_as_broken_and_can_be_deleted(tmp_path, capsys):
+    from core.cli.main import main
+    from core.registry.summary import version_rows
+
+    serializer = ModelSerializer(tiny_model(), NAME)
+    good, broken = (Path(serializer.save_model(tmp_path)).name for _ in range(2))
+    (tmp_path / NAME / broken / "metadata.json").write_text('{"author": "trunc')
+    rows = {row["version"]: row for row in version_rows(ModelRegistry(tmp_path, NAME))}
+    assert rows[broken]["description"].startswith(f"broken: {tmp_path / NAME / broken / 'metadata.json'} is corrupt")
+    assert rows[good]["description"] == "" and rows[good]["author"]  # the others stay usable
+    assert main(["models", "--base_dir", str(tmp_path), "--model_name", NAME, "list"]) == 0
+    assert "broken:" in capsys.readouterr().out
+    ModelRegistry(tmp_path, NAME).delete(broken)
+    assert ModelRegistry(tmp_path, NAME).versions() == [good]
+
 def test_concurrent_alias_updates_lose_nothing(tmp_path):
     version = Path(ModelSerializer(tiny_model(), NAME).save_model(tmp_path)).name
     registry = ModelRegistry(tmp_path, NAME)

@@ -84,3 +84,34 @@ def test_one_choice_of_motions_is_one_dataset_in_any_order(tmp_path):
     workspace = Workspace(tmp_path)
     assert workspace.dataset_dir(spec) == workspace.dataset_dir(motions_dataset(["pan_left", "static"], 2, 17))
     assert workspace.dataset_dir(spec) != workspace.dataset_dir(motions_dataset(["pan_left", "static"], 3, 17))
+
+
+def test_two_uploads_of_one_name_at_the_same_moment_both_keep_their_own_bytes(tmp_path, demo_video, panning_video):
+    import threading
+
+    workspace = Workspace(tmp_path)
+    contents = {"demo": demo_video.read_bytes(), "pan": panning_video.read_bytes()}
+    start, kept, errors = threading.Barrier(2), {}, []
+
+    def upload(who: str) -> None:
+        start.wait()  # both uploads run at once, in one process, as two users' sessions do
+        try:
+            kept[who] = workspace.add_video("clip.mp4", contents[who])
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=upload, args=(who,)) for who in contents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sorted(p.name for p in kept.values()) == ["clip.mp4", "clip_1.mp4"]
+    assert {who: path.read_bytes() == contents[who] for who, path in kept.items()} == {"demo": True, "pan": True}
+    assert sorted(p.name for p in workspace.videos_dir.iterdir()) == ["clip.mp4", "clip_1.mp4"]  # no leftovers
+
+
+def test_a_refused_upload_names_the_users_file_not_a_temporary_one(tmp_path):
+    with pytest.raises(UploadError) as refused:
+        Workspace(tmp_path).add_video("holiday.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    assert str(refused.value).startswith("holiday.mp4: ") and ".upload" not in str(refused.value)
+    assert "holiday.mp4 looks like a video container but cannot be decoded" in str(refused.value)

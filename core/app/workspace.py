@@ -171,24 +171,31 @@ class Workspace:
         clean = safe_file_name(name)
         if Path(clean).suffix not in VIDEO_EXTENSIONS:
             raise UploadError(f"{name}: not a supported video type (use {', '.join(VIDEO_EXTENSIONS)})")
-        self.videos_dir.mkdir(parents=True, exist_ok=True)
-        staging = self.videos_dir / f".upload-{os.getpid()}-{clean}"
-        staging.write_bytes(data)
+        # Each upload is checked in a hidden folder of its own (never shared by two uploads, even of
+        # one name in one process), under its own name, so errors name the user's file.
+        folder = self.videos_dir / f".upload-{uuid.uuid4().hex}"
+        folder.mkdir(parents=True)
+        staging = folder / clean
         try:
+            staging.write_bytes(data)
             probe_video(staging, min_frames=2)
+            return self._link_unused(staging, clean)
         except DFEError as error:
-            staging.unlink(missing_ok=True)
             raise UploadError(f"{name}: {error}") from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _link_unused(self, staging: Path, clean: str) -> Path:
+        """Hard-link `staging` into the videos folder as `clean`, or `<stem>_<n><suffix>` for the first
+        unused n: `os.link` never overwrites, so two uploads of one name both survive."""
         counter = 0
-        while True:  # os.link never overwrites: two uploads of one name both survive
+        while True:
             target = self.videos_dir / (clean if not counter else f"{Path(clean).stem}_{counter}{Path(clean).suffix}")
             try:
                 os.link(staging, target)
-                break
+                return target
             except FileExistsError:
                 counter += 1
-        staging.unlink()
-        return target
 
     def stage_import(self, name: str, data: bytes) -> Path:
         """Keep an uploaded model file (`data`) as `imports/<random>/<safe name>` for an import job;

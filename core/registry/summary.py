@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.registry.versions import ModelRegistry
+from core.registry.versions import ModelRegistry, RegistryError
 
 
 def version_rows(registry: ModelRegistry) -> list[dict[str, Any]]:
-    """Newest first: version, created, author, description, metrics, aliases, tags, size (MB)."""
+    """Newest first: version, created, author, description, metrics, aliases, tags, size (MB); a
+    version whose metadata cannot be read is a row whose description says `broken: <reason>`."""
     aliases = registry.aliases()
     rows = []
     for version in reversed(registry.versions()):
-        meta = registry.metadata(version)
-        size = sum(p.stat().st_size for p in registry.path(version).rglob("*") if p.is_file()) / 1e6
+        try:
+            meta, description = registry.metadata(version), None
+        except RegistryError as error:  # listed as broken, so that it can be seen and deleted
+            meta, description = {}, f"broken: {error}"
         metrics = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                             for k, v in (meta.get("metrics") or {}).items())
         rows.append({"version": version, "created (UTC)": meta.get("created", ""), "author": meta.get("author", ""),
-                     "description": meta.get("description", ""), "metrics": metrics,
+                     "description": description or meta.get("description", ""), "metrics": metrics,
                      "aliases": ", ".join(a for a, v in aliases.items() if v == version),
-                     "tags": ", ".join(meta.get("tags", [])), "size (MB)": round(size, 1)})
+                     "tags": ", ".join(meta.get("tags", [])), "size (MB)": _size_mb(registry, version)})
     return rows
+
+
+def _size_mb(registry: ModelRegistry, version: str) -> float:
+    return round(sum(p.stat().st_size for p in registry.path(version).rglob("*") if p.is_file()) / 1e6, 1)
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
