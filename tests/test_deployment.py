@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -63,7 +64,8 @@ def test_serve_registers_the_default_model_and_serves_behind_a_base_path(tmp_pat
     from core.registry.versions import ModelRegistry
     port = free_port()
     env = {**os.environ, "DFE_PORT": str(port), "DFE_ADDRESS": "127.0.0.1", "DFE_MODEL_DIR": str(tmp_path / "models"),
-           "DFE_WORKSPACE": str(tmp_path / "workspace"), "STREAMLIT_SERVER_BASE_URL_PATH": "features"}
+           "DFE_WORKSPACE": str(tmp_path / "workspace"), "STREAMLIT_SERVER_BASE_URL_PATH": "features",
+           "DFE_MAX_UPLOAD_MB": "7"}
     server = subprocess.Popen([str(ROOT / "scripts" / "serve.sh")], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
@@ -72,6 +74,9 @@ def test_serve_registers_the_default_model_and_serves_behind_a_base_path(tmp_pat
             assert b"<html" in page.read().lower()
         registry = ModelRegistry(tmp_path / "models", "dynamic_feature_extractor")
         assert registry.metadata("default")["weights_source"] == "motion_adapted"
+        # serve.sh execs streamlit: the server process itself got the upload limit from the environment
+        command = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
+        assert command[command.index(b"--server.maxUploadSize") + 1] == b"7"
     finally:
         server.terminate()
         server.wait(timeout=30)
