@@ -262,3 +262,15 @@ def test_dataset_scenes_can_come_from_a_video(demo_video, tmp_path, capsys):
     assert len(clips) == 2 and probe_video(clips[0]).frame_count == 6
     assert cli(capsys, "dataset", "--output_dir", str(tmp_path / "x"), "--motions", "static", "--images",
                str(tmp_path / "no.png")) == (2, "", f"error: cannot read image {tmp_path / 'no.png'}\n")
+
+
+def test_flow_of_two_videos_with_one_stem_writes_two_outputs(demo_video, panning_video, tmp_path, capsys):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(demo_video, videos / "clip.mp4")
+    shutil.copy(panning_video, videos / "clip.mkv")
+    out = tmp_path / "flow"
+    status, stdout, _ = cli(capsys, "flow", "--input_dir", str(videos), "--output_dir", str(out), "--method", "dis",
+                            "--quiet")
+    assert status == 0 and stdout == f"flow: 2 computed, 0 already done, 0 failed -> {out}\n"
+    assert np.load(out / "clip.mp4.npy").shape[0] == 19 and np.load(out / "clip.mkv.npy").shape[0] == 11

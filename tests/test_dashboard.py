@@ -88,7 +88,7 @@ def test_flow_page_computes_in_the_background_and_shows_the_result(workspace_dir
     app.selectbox[1].set_value("dis").run()
     app.button[0].click().run()
     wait_for_jobs(workspace_dir, count=1)
-    assert (workspace_dir / "flow" / "dis" / "demo_color.mp4").exists()
+    assert (workspace_dir / "flow" / "dis" / "demo.mp4_color.mp4").exists()
     app.run()
     assert not app.exception
     assert any("74 flow frames" in s.value for s in app.success)
@@ -112,7 +112,7 @@ def test_features_page_extracts_with_a_registry_version(workspace_dir, registry_
     app.number_input[0].set_value(9).run()
     app.button[0].click().run()
     wait_for_jobs(workspace_dir, count=1)
-    assert (workspace_dir / "features" / "demo_features.json").exists()
+    assert (workspace_dir / "features" / "demo.mp4_features.json").exists()
     app.run()
     assert not app.exception
     assert any("windows x (1024,)" in s.value for s in app.success)
@@ -127,7 +127,7 @@ def test_gallery_generates_the_views_and_lists_them(workspace_dir, registry_dir,
     assert any("whole numbers" in e.value for e in app.error)
     app.text_input[0].set_value("3, 7").run()
     app.button[0].click().run()
-    folder = workspace_dir / "gallery" / "demo" / "Mixed_4f_w0_3-7"
+    folder = workspace_dir / "gallery" / "demo.mp4" / "Mixed_4f_w0_3-7"
     wait_for_jobs(workspace_dir, count=1)
     app.run()
     assert not app.exception
@@ -170,7 +170,7 @@ def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, m
     from core.features.sequences import make_windows
     import numpy as np
     rng = np.random.default_rng(0)
-    for name, centre in (("left", [1.0, 0, 0]), ("right", [0, 1.0, 0]), ("left2", [0.9, 0.1, 0])):
+    for name, centre in (("left.mp4", [1.0, 0, 0]), ("right.mp4", [0, 1.0, 0]), ("left2.mp4", [0.9, 0.1, 0])):
         features = np.array(centre) + rng.normal(0, 0.01, (4, 3))
         write_features(workspace_dir / "features",
                        FeatureSet(name, features.astype(np.float32), make_windows(name, 40, 25.0, 16, 8), 25.0, {}))
@@ -180,9 +180,9 @@ def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, m
         make_demo_video(workspace_dir / "videos" / f"{name}.mp4", num_frames=4, size=(64, 48))
     app = open_page("compare.py")
     assert not app.exception and len(app.get("plotly_chart")) == 1
-    app.selectbox[0].set_value("left").run()
+    app.selectbox[0].set_value("left.mp4").run()
     table = app.dataframe[0].value
-    assert table["video"].iloc[0] == "left2" and "right" not in list(table["video"])[:4]
+    assert table["video"].iloc[0] == "left2.mp4" and "right.mp4" not in list(table["video"])[:4]
     app.radio[0].set_value("tsne").run()
     assert not app.exception
     app.radio[1].set_value("Kinetics top-1 label").run()

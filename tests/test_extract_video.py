@@ -158,3 +158,13 @@ def test_feature_rate_sets_the_stride_and_every_feature_carries_its_time(extract
     back = read_features_hdf5(tmp_path / "run.h5")["demo"]
     np.testing.assert_array_equal(back.features, result.features)
     assert back.windows == result.windows and back.fps == 25.0 and back.settings == result.settings
+
+
+def test_outputs_named_after_a_file_name_keep_the_whole_name(extractor, demo_video, tmp_path):
+    from core.features.store import feature_paths, read_features
+
+    assert [p.name for p in feature_paths(tmp_path, "clip.mp4")] == [
+        "clip.mp4_features.npy", "clip.mp4_features.json", "clip.mp4_features.csv"]
+    result = extractor.extract_video(demo_video, output_dir=tmp_path, name="clip.mp4")
+    assert (tmp_path / "flow" / "clip.mp4.npy").is_file() and result.name == "clip.mp4"
+    np.testing.assert_array_equal(read_features(tmp_path, "clip.mp4").features, result.features)

@@ -67,7 +67,7 @@ def test_visual_sample_of_a_video_writes_its_features_and_every_view(extractor, 
         model=ModelSection(weights="random", sequence_length=9, stride=8), flow=FlowSection(method="dis"),
         inference=InferenceSection(precision="float32")), model=extractor.model)
     folder = tmp_path / "demo"
-    files = visualize_sample(video_extractor, Sequence("demo", demo_video, None), folder, layer="Mixed_4f")
+    files = visualize_sample(video_extractor, Sequence("demo", demo_video, None, "demo"), folder, layer="Mixed_4f")
     views = ["comparative_view.png", "feature_3d.png", "feature_evolution.gif", "feature_heatmap.png",
              "features_over_time.png", "layer_activations.png", "similarity.png", "temporal_evolution.png",
              "trajectory.png"]

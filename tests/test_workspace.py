@@ -6,7 +6,7 @@ import pytest
 
 from core.flow.pipeline import FlowJob, compute_video_flow
 from core.video.decode import read_frame
-from core.app.workspace import UploadError, Workspace, safe_file_name
+from core.app.workspace import UploadError, Workspace, safe_file_name, video_id
 
 
 def test_upload_names_cannot_escape_the_workspace():
@@ -27,17 +27,22 @@ def test_add_video_checks_and_never_overwrites(tmp_path, demo_video, one_frame_v
     assert sorted(p.name for p in workspace.videos_dir.iterdir()) == ["clip.mp4", "clip_1.mp4"]
 
 
-def test_delete_removes_the_video_its_flow_and_its_gallery(tmp_path, demo_video):
+def test_delete_removes_the_video_its_flow_and_its_gallery_and_nothing_of_a_same_stem_video(
+        tmp_path, demo_video, panning_video):
     workspace = Workspace(tmp_path)
-    video = workspace.add_video("demo.mp4", demo_video.read_bytes())
-    compute_video_flow(video, workspace.flow_dir("dis"), FlowJob(method="dis"))
-    assert set(workspace.status(video).flow) == {"dis"}
-    drawn = workspace.gallery_folder(video.stem, "Mixed_4f", 0, [1, 2])
+    mp4 = workspace.add_video("clip.mp4", demo_video.read_bytes())
+    mkv = workspace.add_video("clip.mkv", panning_video.read_bytes())
+    for video in (mp4, mkv):
+        compute_video_flow(video, workspace.flow_dir("dis"), FlowJob(method="dis"), name=video_id(video))
+    assert workspace.status(mp4).flow["dis"].num_flow_frames == 19  # its own flow, not the mkv's 11
+    assert workspace.status(mkv).flow["dis"].num_flow_frames == 11
+    drawn = workspace.gallery_folder(video_id(mkv), "Mixed_4f", 0, [1, 2])
     drawn.mkdir(parents=True)
     (drawn / "feature_heatmap.png").write_bytes(b"png")
-    workspace.delete_video(video)
-    assert not video.exists() and not any(workspace.flow_dir("dis").iterdir())
-    assert not workspace.gallery_dir(video.stem).exists()
+    workspace.delete_video(mkv)
+    assert not mkv.exists() and not workspace.gallery_dir(video_id(mkv)).exists()
+    assert sorted(p.name for p in workspace.flow_dir("dis").iterdir()) == ["clip.mp4.json", "clip.mp4.npy"]
+    assert set(workspace.status(mp4).flow) == {"dis"}
 
 
 def test_read_frame_seeks_to_the_frame(demo_video):

@@ -42,7 +42,7 @@ from core.registry.serializer import ModelSerializer
 from core.training.fine_tune import TrainingConfig, fine_tune
 from core.viz.visualization import FeatureVisualization
 from core.video.writer import write_video
-from core.app.workspace import GALLERY_ACTIVATIONS, Workspace
+from core.app.workspace import GALLERY_ACTIVATIONS, Workspace, video_id
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -59,10 +59,10 @@ def flow_job(workspace: Workspace) -> JobFunction:
         method = params["method"]
         job = FlowJob(method=method, params=params.get("params", {}), i3d=True)
         result = compute_video_flow(video, workspace.flow_dir(method), job,
-                                    lambda done, total: progress(done, total, "optical flow"))
-        flow, record = load_flow(workspace.flow_dir(method), video.stem)
+                                    lambda done, total: progress(done, total, "optical flow"), name=video_id(video))
+        flow, record = load_flow(workspace.flow_dir(method), video_id(video))
         scale = preview_scale(flow)
-        preview = workspace.flow_preview(method, video.stem)
+        preview = workspace.flow_preview(method, video_id(video))
         if not result.skipped or not preview.exists():
             progress(0, len(flow), "colour preview")
             write_video(preview, (flow_to_color(f, scale) for f in flow), record.fps)
@@ -98,7 +98,7 @@ def features_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFu
         result = extractor.extract_video(
             video, output_dir=workspace.features_dir, flow_dir=workspace.flow_dir(params["flow_method"]),
             progress=lambda done, total: progress(done, total, "features"),
-            flow_progress=lambda done, total: progress(done, total, "optical flow"))
+            flow_progress=lambda done, total: progress(done, total, "optical flow"), name=video_id(video))
         return {"windows": len(result.windows), "shape": list(result.features.shape), "version": params["version"]}
     return run
 
@@ -109,16 +109,16 @@ def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFun
         method, layer, window_index = params["flow_method"], params["layer"], params["window"]
         indices = list(params["features"])
         progress(0, 7, "optical flow")
-        compute_video_flow(video, workspace.flow_dir(method), FlowJob(method=method, i3d=True))
-        flow, record = load_flow(workspace.flow_dir(method), video.stem)
-        windows = make_windows(video.stem, len(flow), record.fps, params["sequence_length"], params["sequence_length"])
+        compute_video_flow(video, workspace.flow_dir(method), FlowJob(method=method, i3d=True), name=video_id(video))
+        flow, record = load_flow(workspace.flow_dir(method), video_id(video))
+        windows = make_windows(video_id(video), len(flow), record.fps, params["sequence_length"], params["sequence_length"])
         window = windows[min(window_index, len(windows) - 1)]
         extractor = DynamicFeatureExtractor(config=ExtractorConfig(inference=InferenceSection(precision="float32")),
                                             model=model_for(params["version"]))
         clip = extractor.preprocess_flow_sequence(cut_window(flow, window))
         visualizer = FeatureVisualization(extractor.model, layer, fps=record.fps)
         activations = visualizer.get_intermediate_activations(clip)
-        folder = workspace.gallery_folder(video.stem, visualizer.layer_name, window.index, indices)
+        folder = workspace.gallery_folder(video_id(video), visualizer.layer_name, window.index, indices)
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / GALLERY_ACTIVATIONS, activations[0])
         visualizer.save_views(activations, indices, folder, flow_sequence=clip,

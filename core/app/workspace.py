@@ -55,6 +55,12 @@ def safe_file_name(name: str) -> str:
     return f"{stem[:80]}{suffix.lower()}"
 
 
+def video_id(video: Path) -> str:
+    """What a workspace video's flow, features and gallery are called: its file name, unique in the
+    videos folder (so `clip.mp4` and `clip.avi` never share or delete each other's results)."""
+    return video.name
+
+
 def motions_dataset(motions: list[str], scenes: int, frames: int) -> dict[str, Any]:
     """The dataset choice of generated camera-motion clips (`Workspace.dataset_dir`): `scenes` scenes
     per motion, `frames` frames per clip, the motions in `MOTIONS` order so that one set of motions
@@ -102,31 +108,32 @@ class Workspace:
     def training_dir(self) -> Path:
         return self.root / "training"
 
-    def flow_preview(self, method: str, video_stem: str) -> Path:
-        """The colour-coded H.264 preview of a video's stored flow."""
-        return self.flow_dir(method) / f"{video_stem}_color.mp4"
+    def flow_preview(self, method: str, video: str) -> Path:
+        """The colour-coded H.264 preview of a video's stored flow (`video`: its `video_id`, as for
+        every path helper below)."""
+        return self.flow_dir(method) / f"{video}_color.mp4"
 
-    def gallery_dir(self, video_stem: str) -> Path:
+    def gallery_dir(self, video: str) -> Path:
         """Everything the visualisation gallery drew for a video."""
-        return self.root / "gallery" / video_stem
+        return self.root / "gallery" / video
 
-    def gallery_folder(self, video_stem: str, layer: str, window: int, features: list[int]) -> Path:
-        return self.gallery_dir(video_stem) / f"{layer}_w{window}_{'-'.join(map(str, features))}"
+    def gallery_folder(self, video: str, layer: str, window: int, features: list[int]) -> Path:
+        return self.gallery_dir(video) / f"{layer}_w{window}_{'-'.join(map(str, features))}"
 
-    def gallery_views(self, video_stem: str) -> dict[Path, list[Path]]:
+    def gallery_views(self, video: str) -> dict[Path, list[Path]]:
         """The gallery's folders for a video (sorted by name), each with its pictures (sorted); only
         folders with at least one picture."""
-        root = self.gallery_dir(video_stem)
+        root = self.gallery_dir(video)
         images = sorted(p for p in root.glob("*/*") if p.suffix in GALLERY_IMAGE_SUFFIXES) if root.is_dir() else []
         views: dict[Path, list[Path]] = {}
         for image in images:
             views.setdefault(image.parent, []).append(image)
         return views
 
-    def gallery_activations(self, video_stem: str, layer: str, window: int, features: list[int]) -> np.ndarray:
+    def gallery_activations(self, video: str, layer: str, window: int, features: list[int]) -> np.ndarray:
         """The activations the gallery stored for one window, as a batch of one: `[1, t, h, w, c]
         float32` (the layer's output)."""
-        return np.load(self.gallery_folder(video_stem, layer, window, features) / GALLERY_ACTIVATIONS)[None]
+        return np.load(self.gallery_folder(video, layer, window, features) / GALLERY_ACTIVATIONS)[None]
 
     def dataset_dir(self, spec: dict[str, Any]) -> Path:
         """The folder of a dataset choice: `{"kind": "library"}` is the videos folder (unlabelled);
@@ -162,8 +169,8 @@ class Workspace:
 
     def status(self, video: Path) -> VideoStatus:
         """What is computed for `video`: flow per method, and whether features exist."""
-        flow = {m: r for m in FLOW_METHODS if (r := find_complete(self.flow_dir(m), video.stem)) is not None}
-        return VideoStatus(video, flow, feature_paths(self.features_dir, video.stem)[1].exists())
+        flow = {m: r for m in FLOW_METHODS if (r := find_complete(self.flow_dir(m), video_id(video))) is not None}
+        return VideoStatus(video, flow, feature_paths(self.features_dir, video_id(video))[1].exists())
 
     def add_video(self, name: str, data: bytes) -> Path:
         """Check an uploaded file (it decodes, has at least two frames) and store it under a safe,
@@ -210,10 +217,10 @@ class Workspace:
         """Delete a video and everything derived from it (flow of every method, previews, features,
         gallery views)."""
         for method in FLOW_METHODS:
-            remove_flow(self.flow_dir(method), video.stem)
-            self.flow_preview(method, video.stem).unlink(missing_ok=True)
-        for path in feature_paths(self.features_dir, video.stem):
+            remove_flow(self.flow_dir(method), video_id(video))
+            self.flow_preview(method, video_id(video)).unlink(missing_ok=True)
+        for path in feature_paths(self.features_dir, video_id(video)):
             path.unlink(missing_ok=True)
-        shutil.rmtree(self.features_dir / "flow" / video.stem, ignore_errors=True)
-        shutil.rmtree(self.gallery_dir(video.stem), ignore_errors=True)
+        remove_flow(self.features_dir / "flow", video_id(video))
+        shutil.rmtree(self.gallery_dir(video_id(video)), ignore_errors=True)
         video.unlink(missing_ok=True)

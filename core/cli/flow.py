@@ -7,7 +7,7 @@ import sys
 
 from core.cli.common import add_flow_options, add_run_options, flow_job
 from core.errors import DFEError
-from core.flow.pipeline import compute_video_flow, find_videos
+from core.flow.pipeline import compute_video_flow, find_videos, output_names
 from core.flow.store import FLOW_FORMATS
 from core.common.progress import TqdmProgress
 
@@ -37,10 +37,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: no videos found in {args.input_dir}", file=sys.stderr)
         return 2
     failures = skipped = 0
+    names = output_names(videos)
     for video in videos:
         with TqdmProgress(video.name, unit="pair", enabled=not args.quiet) as progress:
             try:
-                result = compute_video_flow(video, args.output_dir, job, progress, args.overwrite, computer)
+                result = compute_video_flow(video, args.output_dir, job, progress, args.overwrite, computer,
+                                            names[video])
                 skipped += result.skipped
             except DFEError as error:
                 failures += 1

@@ -204,7 +204,7 @@ class DynamicFeatureExtractor:
     def extract_video(self, video_path: str | os.PathLike, output_dir: str | os.PathLike | None = None,
                       flow_dir: str | os.PathLike | None = None, progress: ProgressCallback = no_progress,
                       flow_progress: ProgressCallback = no_progress, flow_job: FlowJob | None = None,
-                      flow_storage: str | None = None) -> FeatureSet:
+                      flow_storage: str | None = None, name: str | None = None) -> FeatureSet:
         """Per-window features of a video, in one pass: the video is decoded once, flow (I3D
         convention, `flow.method`) is computed pair by pair, and each window goes through I3D as soon
         as its flow is there; the RGB stream (`model.rgb`) takes its frames from the same decode.
@@ -214,32 +214,34 @@ class DynamicFeatureExtractor:
         keep no flow), where a re-run reuses it. With `output_dir`, features are written there (see
         `core.features.store`) and a re-run with the same settings returns them without recomputing.
         `flow_job` replaces the config's flow settings (e.g. method parameters, or fewer threads per
-        video in a batch). Memory stays flat in the video's length.
+        video in a batch). The flow and the features are called `name` (default: the video's stem).
+        Memory stays flat in the video's length.
         """
         video_path = Path(video_path)
         storage = flow_storage or self.config.flow.storage
         if flow_dir is None and output_dir is not None:
             flow_dir = Path(output_dir) / "flow"
         job = flow_job or FlowJob(method=self.config.flow.method, i3d=True, target_fps=self.config.flow.fps)
+        name = name or video_path.stem
         flow = VideoFlow(video_path, replace(job, format=storage if storage != "none" else job.format),
-                         flow_dir if storage != "none" else None)
+                         flow_dir if storage != "none" else None, name=name)
         source = flow.record.source
         settings = {**self.settings(), "flow": flow.record.settings() | {"source": None},
                     "video": {"size": source.size, "mtime_ns": source.mtime_ns}}
         if output_dir is not None:  # the same video and settings: the stored features are the answer
-            stored = read_features(output_dir, video_path.stem)
+            stored = read_features(output_dir, name)
             if stored is not None and stored.settings == _jsonable(settings):
                 progress(len(stored.windows), len(stored.windows))
                 return stored
         model = self.config.model
-        windows = make_windows(video_path.stem, flow.record.num_flow_frames, flow.record.fps,
+        windows = make_windows(name, flow.record.num_flow_frames, flow.record.fps,
                                model.sequence_length, self.stride(flow.record.fps))
         flow_windows, flow_batches = WindowCutter(windows), self._flow_batches(len(windows), progress)
         decoded = self._decoded_with_rgb(flow, windows)
         for flow_frame in flow.frames(decoded, flow_progress):
             for _, clip in flow_windows.push(flow_frame):
                 flow_batches.add(preprocess_flow(clip, model.input_size))
-        feature_set = FeatureSet(video_path.stem, np.concatenate(flow_batches.outputs()), windows,
+        feature_set = FeatureSet(name, np.concatenate(flow_batches.outputs()), windows,
                                  flow.record.fps, settings)
         if self.config.model.rgb != "off":
             for _ in decoded:  # flow was read back from disk: the RGB stream still needs the frames

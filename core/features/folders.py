@@ -16,6 +16,7 @@ from typing import Callable
 from core.errors import DFEError
 from core.features.store import FeatureSet, write_features
 from core.flow.formats import npy_shape
+from core.flow.pipeline import output_names
 from core.common.progress import ProgressCallback, no_progress
 from core.features.sequences import OpticalFlowSequenceLoader
 from core.video.decode import VIDEO_EXTENSIONS
@@ -35,11 +36,15 @@ def class_folders(data_dir: str | os.PathLike) -> list[Path]:
 
 @dataclass(frozen=True)
 class Sequence:
-    """One input: a video or a stored flow `.npy`, with its class folder name when labelled."""
+    """One input: a video or a stored flow `.npy`, with its class folder name when labelled.
+
+    `output_name` is what its outputs are called in its output folder (its stem, or its file name
+    where two inputs of a folder share a stem); `name` adds the class folder to it."""
 
     name: str
     path: Path
     label: str | None
+    output_name: str
 
     @property
     def is_video(self) -> bool:
@@ -47,12 +52,10 @@ class Sequence:
 
 
 def _inputs_in(folder: Path, label: str | None) -> list[Sequence]:
-    found = []
-    for path in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):  # no uploads in progress
-        if path.suffix.lower() in VIDEO_EXTENSIONS or (path.suffix == ".npy" and (npy_shape(path) or ())[-1:] == (2,)):
-            name = f"{label}__{path.stem}" if label else path.stem
-            found.append(Sequence(name, path, label))
-    return found
+    inputs = [path for path in sorted(p for p in folder.iterdir() if not p.name.startswith("."))  # no uploads in progress
+              if path.suffix.lower() in VIDEO_EXTENSIONS or (path.suffix == ".npy" and (npy_shape(path) or ())[-1:] == (2,))]
+    names = output_names(inputs)
+    return [Sequence(f"{label}__{names[path]}" if label else names[path], path, label, names[path]) for path in inputs]
 
 
 def find_sequences(data_dir: str | os.PathLike) -> list[Sequence]:
@@ -72,11 +75,12 @@ def sequence_features(extractor, sequence: Sequence, output_dir: Path,
     """Per-window features of one input, written to `output_dir` (videos: flow cached in
     `output_dir/flow`, features reused on re-runs)."""
     if sequence.is_video:
-        result = extractor.extract_video(sequence.path, output_dir=output_dir, progress=progress)
+        result = extractor.extract_video(sequence.path, output_dir=output_dir, progress=progress,
+                                         name=sequence.output_name)
     else:
         loader = OpticalFlowSequenceLoader(sequence.path.parent)
         flow, fps = loader.load(sequence.path)
-        result = extractor.extract_flow(flow, fps, sequence.path.stem, progress)
+        result = extractor.extract_flow(flow, fps, sequence.output_name, progress)
         write_features(output_dir, result)
     result.name = sequence.name
     return result

@@ -52,9 +52,9 @@ class FeatureSet:
 
 
 def feature_paths(output_dir: str | os.PathLike, name: str) -> tuple[Path, Path, Path]:
-    """(array, JSON index, CSV index) paths for `name`."""
-    base = Path(output_dir) / f"{name}_features"
-    return base.with_suffix(".npy"), base.with_suffix(".json"), base.with_suffix(".csv")
+    """(array, JSON index, CSV index) paths for `name` (which may hold dots, e.g. `clip.mp4`)."""
+    folder = Path(output_dir)
+    return tuple(folder / f"{name}_features{suffix}" for suffix in (".npy", ".json", ".csv"))
 
 
 def write_features(output_dir: str | os.PathLike, feature_set: FeatureSet) -> Path:

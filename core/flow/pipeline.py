@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -88,14 +89,16 @@ class VideoFlow:
     when `output_dir` already holds it whole with the same settings (`stored`), else computed pair by
     pair and, with `output_dir`, stored as it goes (see `core.flow.store` for the layout).
 
-    `record` says what the stream holds (fps, frame count, size, method) before it is read. Raises
-    the video errors of `core.video` for bad input, before anything is written.
+    `record` says what the stream holds (fps, frame count, size, method) before it is read. The stored
+    flow is called `name` (default: the video's stem). Raises the video errors of `core.video` for
+    bad input, before anything is written.
     """
 
     def __init__(self, video_path: str | os.PathLike, job: FlowJob = FlowJob(),
                  output_dir: str | os.PathLike | None = None, overwrite: bool = False,
-                 computer: OpticalFlowComputer | None = None) -> None:
+                 computer: OpticalFlowComputer | None = None, name: str | None = None) -> None:
         self.video = Path(video_path)
+        self.name = name or self.video.stem  # what the stored flow is called
         self.job = job
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.info = probe_video(self.video, min_frames=2)
@@ -104,11 +107,11 @@ class VideoFlow:
         width, height = transform.output_size(self.info.width, self.info.height) if transform else \
             (self.info.width, self.info.height)
         self.record = FlowRecord(
-            name=self.video.stem, format=job.format, fps=job.target_fps or self.info.fps, source_fps=self.info.fps,
+            name=self.name, format=job.format, fps=job.target_fps or self.info.fps, source_fps=self.info.fps,
             num_flow_frames=resampled_frame_count(self.info.frame_count, self.info.fps, job.target_fps) - 1,
             height=height, width=width, method=job.method, params=self.computer.params,
             convention="i3d" if job.i3d else "native", source=SourceFingerprint.of(self.video))
-        existing = find_complete(self.output_dir, self.video.stem) if self.output_dir is not None else None
+        existing = find_complete(self.output_dir, self.name) if self.output_dir is not None else None
         same = existing is not None and existing.settings() == self.record.settings()
         self.stored: FlowRecord | None = existing if same and not overwrite else None
 
@@ -123,14 +126,14 @@ class VideoFlow:
         `output_dir` if given, under temporary names renamed into place when whole."""
         if self.stored is not None:
             progress(self.stored.num_flow_frames, self.stored.num_flow_frames)
-            yield from load_flow(self.output_dir, self.video.stem)[0]
+            yield from load_flow(self.output_dir, self.name)[0]
             return
         transform = I3D_FLOW_TRANSFORM if self.job.i3d else None
         frames = (transform(f) if transform else f for f in (decoded if decoded is not None else self.decoded_frames()))
         if self.output_dir is None:
             yield from self.computer.iter_flow(frames, progress, self.record.num_flow_frames)
             return
-        write, commit, abort = _frame_writer(data_path(self.output_dir, self.video.stem, self.job.format),
+        write, commit, abort = _frame_writer(data_path(self.output_dir, self.name, self.job.format),
                                              self.job.format)
         count = 0
         try:
@@ -143,24 +146,31 @@ class VideoFlow:
             raise
         self.record = FlowRecord(**{**self.record.__dict__, "num_flow_frames": count})
         write_record(self.output_dir, self.record)
-        remove_other_formats(self.output_dir, self.video.stem, keep=self.job.format)
+        remove_other_formats(self.output_dir, self.name, keep=self.job.format)
 
 
 def compute_video_flow(video_path: str | os.PathLike, output_dir: str | os.PathLike, job: FlowJob = FlowJob(),
                        progress: ProgressCallback = no_progress, overwrite: bool = False,
-                       computer: OpticalFlowComputer | None = None) -> FlowResult:
+                       computer: OpticalFlowComputer | None = None, name: str | None = None) -> FlowResult:
     """Compute and store the flow of one video (see `VideoFlow`).
 
     Returns a `FlowResult` with `skipped=True` if whole output with the same settings was already
     there. Raises the video errors of `core.video` for bad input; writes nothing in that case.
     """
-    flow = VideoFlow(video_path, job, output_dir, overwrite, computer)
+    flow = VideoFlow(video_path, job, output_dir, overwrite, computer, name)
     if flow.stored is not None:
         progress(flow.stored.num_flow_frames, flow.stored.num_flow_frames)
         return FlowResult(flow.video, flow.stored, skipped=True)
     for _ in flow.frames(progress=progress):
         pass
     return FlowResult(flow.video, flow.record)
+
+
+def output_names(paths: list[Path]) -> dict[Path, str]:
+    """What each input's outputs are called: its stem, or its file name where two inputs share a
+    stem (`clip.mp4` and `clip.avi` must not write, reuse or report each other's outputs)."""
+    stems = Counter(path.stem for path in paths)
+    return {path: path.stem if stems[path.stem] == 1 else path.name for path in paths}
 
 
 def find_videos(input_dir: str | os.PathLike) -> list[Path]:

@@ -20,7 +20,7 @@ def visualize_sample(extractor, sequence: Sequence, output_dir: Path, layer: str
     output_dir.mkdir(parents=True, exist_ok=True)
     result = sequence_features(extractor, sequence, output_dir)
     if sequence.is_video:
-        flow = load_flow(output_dir / "flow", sequence.path.stem)[0]
+        flow = load_flow(output_dir / "flow", sequence.output_name)[0]
     else:
         flow = OpticalFlowSequenceLoader(sequence.path.parent).load(sequence.path)[0]
     window = result.windows[0]

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from core.app.workspace import video_id
 from core.evaluation.compare import project, similar_windows, window_labels
 from core.features.store import read_features
 from dashboard.common import workspace
@@ -14,7 +15,8 @@ st.title("Compare videos")
 st.caption("Every window of the chosen videos in one 2D projection, and the windows of other videos "
            "whose motion is closest (cosine similarity of the features).")
 
-available = {v.stem: fs for v in workspace().videos() if (fs := read_features(workspace().features_dir, v.stem))}
+available = {video_id(v): fs for v in workspace().videos()
+             if (fs := read_features(workspace().features_dir, video_id(v)))}
 if len(available) < 1:
     st.info("No video has features yet: extract them on the Feature extraction page.")
     st.stop()

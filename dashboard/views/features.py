@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.app.workspace import video_id
 from core.model.endpoints import FEATURE_ENDPOINT_CHOICES
 from core.viz.feature_plots import features_time_heatmap_plotly, pca_trajectory_plotly, similarity_matrix_plotly
 from core.features.store import feature_paths, read_features
@@ -37,7 +38,7 @@ if st.button("Extract features", type="primary"):
 
 
 follow_job("features", request, "Extraction failed")
-result = read_features(workspace().features_dir, video.stem)
+result = read_features(workspace().features_dir, video_id(video))
 if result is None:
     st.info("No features for this video yet: press **Extract features**.")
     st.stop()
@@ -57,7 +58,7 @@ if result.predictions:
     st.dataframe(pd.DataFrame([{"window": w.index, "start (ms)": round(w.start_ms), "end (ms)": round(w.end_ms),
                                 **{f"#{i + 1}": f"{p['label']} ({p['probability']:.0%})" for i, p in enumerate(top5)}}
                                for w, top5 in zip(result.windows, result.predictions)]), hide_index=True)
-array_path, _, csv_path = feature_paths(workspace().features_dir, video.stem)
+array_path, _, csv_path = feature_paths(workspace().features_dir, video_id(video))
 download_npy, download_csv = st.columns(2)
 download_npy.download_button("Download features (.npy)", array_path.read_bytes(), file_name=array_path.name)
 download_csv.download_button("Download windows with timestamps (.csv)", csv_path.read_bytes(), file_name=csv_path.name)

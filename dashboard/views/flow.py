@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.app.workspace import video_id
 from core.errors import DFEError
 from core.flow.methods import FLOW_METHODS
 from core.viz.flow_plots import direction_figure, frame_time_ms, magnitude_figure
@@ -39,19 +40,19 @@ if st.button("Compute flow", type="primary"):
 
 
 follow_job("flow", request, "Flow failed")
-record = find_complete(workspace().flow_dir(method), video.stem)
+record = find_complete(workspace().flow_dir(method), video_id(video))
 if record is None:
     st.info("No flow with this method yet: press **Compute flow**.")
     st.stop()
 
 try:
-    flow, record = load_flow(workspace().flow_dir(method), video.stem)
+    flow, record = load_flow(workspace().flow_dir(method), video_id(video))
     st.success(f"{record.num_flow_frames} flow frames at {record.fps:.2f} fps, {record.width}x{record.height}, "
                f"method {record.method}")
     original, coded = st.columns(2)
     original.video(str(video))
     original.caption("The video")
-    preview = workspace().flow_preview(method, video.stem)
+    preview = workspace().flow_preview(method, video_id(video))
     if preview.exists():
         coded.video(str(preview))
         coded.caption("Its optical flow, colour-coded (H.264)")
@@ -64,7 +65,7 @@ try:
                  caption=f"frame {frame_index} ({frame_time_ms(frame_index, record.fps):.0f} ms) with its flow")
     plots.plotly_chart(magnitude_figure(flow, record.fps), width="stretch")
     plots.plotly_chart(direction_figure(flow), width="stretch")
-    array_path = data_path(workspace().flow_dir(method), video.stem, record.format)
+    array_path = data_path(workspace().flow_dir(method), video_id(video), record.format)
     if array_path.is_file():
         st.download_button("Download flow (.npy, [T, 224, 224, 2] float32, pixels)", array_path.read_bytes(),
                            file_name=f"{video.stem}_{method}_flow.npy")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.app.workspace import video_id
 from core.common.values import comma_list
 from core.errors import ConfigError
 from core.model.endpoints import VISUAL_LAYER_CHOICES
@@ -34,7 +35,7 @@ if st.button("Generate views", type="primary"):
 follow_job("gallery", request, "Could not draw the views")
 job = runner().find("gallery", request)
 if job is not None and job.status == "done":
-    activations = workspace().gallery_activations(video.stem, job.result["layer"], job.result["window"]["index"],
+    activations = workspace().gallery_activations(video_id(video), job.result["layer"], job.result["window"]["index"],
                                                   indices)
     visualizer = ActivationViews(job.result["layer"], job.result["fps"])
     st.subheader(f"{job.result['layer']}, window {job.result['window']['index']} "
@@ -45,7 +46,7 @@ if job is not None and job.status == "done":
     st.plotly_chart(visualizer.activation_heatmap_plotly(activations, indices[0]), width="stretch")
 
 st.subheader("Gallery")
-views = workspace().gallery_views(video.stem)
+views = workspace().gallery_views(video_id(video))
 if not views:
     st.info("Nothing generated for this video yet.")
 last_folder = max(views, default=None)
