@@ -146,13 +146,16 @@ def _tvl1(params: Mapping[str, Any]) -> PairFunction:
     return lambda a, b: tvl1.calc(a, b, None)
 
 
+# OpenCV's DualTVL1 defaults, shared by `tvl1` and `tvl1_tf` (which has no gamma term).
+TVL1_DEFAULTS = {"tau": 0.25, "lambda_": 0.15, "theta": 0.3, "nscales": 5, "warps": 5, "epsilon": 0.01,
+                 "inner_iterations": 30, "outer_iterations": 10, "scale_step": 0.8, "gamma": 0.0,
+                 "median_filtering": 5}
+
 register(FlowMethod(
     name="tvl1",
     description="Dual TV-L1 (Zach et al. 2007; Wedel et al. 2009), the I3D standard, "
                 "cv2.optflow.DualTVL1OpticalFlow",
-    defaults={"tau": 0.25, "lambda_": 0.15, "theta": 0.3, "nscales": 5, "warps": 5,
-              "epsilon": 0.01, "inner_iterations": 30, "outer_iterations": 10, "scale_step": 0.8,
-              "gamma": 0.0, "median_filtering": 5},
+    defaults=TVL1_DEFAULTS,
     build=_tvl1,
     parameter_help={"tau": "time step of the numerical scheme", "lambda_": "data-term weight "
                     "(smaller: smoother flow)", "theta": "tightness of the coupling",
@@ -172,9 +175,7 @@ register(FlowMethod(
     name="tvl1_tf",
     description="Dual TV-L1 as OpenCV's DualTVL1 computes it, written in TensorFlow and batched over "
                 "frame pairs (runs on a GPU when TensorFlow sees one; core.flow.tvl1)",
-    defaults={"tau": 0.25, "lambda_": 0.15, "theta": 0.3, "nscales": 5, "warps": 5, "epsilon": 0.01,
-              "inner_iterations": 30, "outer_iterations": 10, "scale_step": 0.8, "median_filtering": 5,
-              "batch_size": 8},
+    defaults={**{key: value for key, value in TVL1_DEFAULTS.items() if key != "gamma"}, "batch_size": 8},
     build=lambda params: (lambda a, b, batch=_tvl1_tf(params): batch(a[None], b[None])[0]),
     build_batch=_tvl1_tf,
     parameter_help={"batch_size": "frame pairs computed at once", "epsilon": "stopping threshold",

@@ -26,29 +26,38 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from core.flow.methods import TVL1_DEFAULTS
+
 MIN_LEVEL_SIZE = 16  # pixels: coarser pyramid levels are not used
 _CUBIC_A = -0.75  # OpenCV's bicubic kernel
 
 
 @dataclass(frozen=True)
 class TVL1Parameters:
-    """OpenCV's DualTVL1 parameters and defaults (see `core.flow.methods` for their meaning)."""
+    """OpenCV's DualTVL1 parameters but gamma (see `core.flow.methods.TVL1_DEFAULTS` and the
+    method's parameter help); `opencv_defaults()` gives OpenCV's values."""
 
-    tau: float = 0.25
-    lambda_: float = 0.15
-    theta: float = 0.3
-    nscales: int = 5
-    warps: int = 5
-    epsilon: float = 0.01
-    inner_iterations: int = 30
-    outer_iterations: int = 10
-    scale_step: float = 0.8
-    median_filtering: int = 5
+    tau: float
+    lambda_: float
+    theta: float
+    nscales: int
+    warps: int
+    epsilon: float
+    inner_iterations: int
+    outer_iterations: int
+    scale_step: float
+    median_filtering: int
+
+    @classmethod
+    def opencv_defaults(cls) -> "TVL1Parameters":
+        return cls(**{key: value for key, value in TVL1_DEFAULTS.items() if key != "gamma"})
 
 
-def tvl1_flow(first: np.ndarray, second: np.ndarray, params: TVL1Parameters = TVL1Parameters()) -> np.ndarray:
+def tvl1_flow(first: np.ndarray, second: np.ndarray, params: TVL1Parameters | None = None) -> np.ndarray:
     """Flow from each frame of `first` to the same frame of `second`: `[B, H, W]` (or one `[H, W]`)
-    grey frames -> `[B, H, W, 2]` (or `[H, W, 2]`) float32, pixels."""
+    grey frames -> `[B, H, W, 2]` (or `[H, W, 2]`) float32, pixels. `params`: OpenCV's defaults
+    when None."""
+    params = params or TVL1Parameters.opencv_defaults()
     single = np.ndim(first) == 2
     i0, i1 = (_as_intensity(np.asarray(frames)[None] if single else np.asarray(frames)) for frames in (first, second))
     levels = _pyramid_sizes(i0.shape[1:3], params)
