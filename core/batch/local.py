@@ -38,6 +38,17 @@ def _process(item: BatchItem) -> VideoResult:
     return _worker.process(item)
 
 
+def _start(pool: ProcessPoolExecutor, queue: deque, running: dict[Future, BatchItem]) -> bool:
+    """Start the first item of `queue` in `pool`; False, with the item left in the queue, if the pool
+    broke before it could take it (a worker died since the last look)."""
+    try:
+        running[pool.submit(_process, queue[0])] = queue[0]
+    except BrokenProcessPool:
+        return False
+    queue.popleft()
+    return True
+
+
 class LocalEngine:
     """`workers` processes (default: one per available CPU), each with `threads` threads (default:
     `CPUs // workers`, so that the workers share the cores without oversubscribing them)."""
@@ -79,12 +90,14 @@ class LocalEngine:
             try:
                 while pending or suspects or running:
                     if suspects and not running:
-                        item = suspects.popleft()
-                        running[pool.submit(_process, item)] = item
+                        if not _start(pool, suspects, running):
+                            return []  # a worker died with nothing of ours in flight: a new pool goes on
                         alone = True
                     while not alone and not suspects and pending and len(running) < workers:
-                        item = pending.popleft()
-                        running[pool.submit(_process, item)] = item
+                        if not _start(pool, pending, running):
+                            if not running:
+                                return []
+                            break  # the wait below collects what the dead pool had in flight
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     broken = yield from self._collect(finished, running)
                     alone = alone and bool(running)
