@@ -56,13 +56,13 @@ def preview_scale(flow: np.ndarray) -> float:
 def flow_job(workspace: Workspace) -> JobFunction:
     def run(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
         video = workspace.video(params["video"])
-        method = params["method"]
+        method, name = params["method"], video_id(video)
         job = FlowJob(method=method, params=params.get("params", {}), i3d=True)
         result = compute_video_flow(video, workspace.flow_dir(method), job,
-                                    lambda done, total: progress(done, total, "optical flow"), name=video_id(video))
-        flow, record = load_flow(workspace.flow_dir(method), video_id(video))
+                                    lambda done, total: progress(done, total, "optical flow"), name=name)
+        flow, record = load_flow(workspace.flow_dir(method), name)
         scale = preview_scale(flow)
-        preview = workspace.flow_preview(method, video_id(video))
+        preview = workspace.flow_preview(method, name)
         if not result.skipped or not preview.exists():
             progress(0, len(flow), "colour preview")
             write_video(preview, (flow_to_color(f, scale) for f in flow), record.fps)
@@ -107,18 +107,18 @@ def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFun
     def run(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
         video = workspace.video(params["video"])
         method, layer, window_index = params["flow_method"], params["layer"], params["window"]
-        indices = list(params["features"])
+        indices, name = list(params["features"]), video_id(video)
         progress(0, 7, "optical flow")
-        compute_video_flow(video, workspace.flow_dir(method), FlowJob(method=method, i3d=True), name=video_id(video))
-        flow, record = load_flow(workspace.flow_dir(method), video_id(video))
-        windows = make_windows(video_id(video), len(flow), record.fps, params["sequence_length"], params["sequence_length"])
+        compute_video_flow(video, workspace.flow_dir(method), FlowJob(method=method, i3d=True), name=name)
+        flow, record = load_flow(workspace.flow_dir(method), name)
+        windows = make_windows(name, len(flow), record.fps, params["sequence_length"], params["sequence_length"])
         window = windows[min(window_index, len(windows) - 1)]
         extractor = DynamicFeatureExtractor(config=ExtractorConfig(inference=InferenceSection(precision="float32")),
                                             model=model_for(params["version"]))
         clip = extractor.preprocess_flow_sequence(cut_window(flow, window))
         visualizer = FeatureVisualization(extractor.model, layer, fps=record.fps)
         activations = visualizer.get_intermediate_activations(clip)
-        folder = workspace.gallery_folder(video_id(video), visualizer.layer_name, window.index, indices)
+        folder = workspace.gallery_folder(name, visualizer.layer_name, window.index, indices)
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / GALLERY_ACTIVATIONS, activations[0])
         visualizer.save_views(activations, indices, folder, flow_sequence=clip,
