@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up .venv (with the test tools) and Debian's chromium, and run the whole test suite.
+# Set up .venv (with the test tools) and the Debian packages the tests use (chromium, opencv-doc), and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh requirements-test.txt
-scripts/install_chromium.sh
+scripts/install_debian_packages.sh
 exec .venv/bin/python -m pytest "$@"

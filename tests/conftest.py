@@ -50,6 +50,20 @@ def one_frame_video(tmp_path) -> Path:
     return write_video(tmp_path / "one.mp4", [np.full((32, 32, 3), 128, np.uint8)], 25.0)
 
 
+OPENCV_DOC_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+
+
+@pytest.fixture(scope="session")
+def opencv_doc() -> Path:
+    """Debian's opencv-doc data folder (photographs, vtest.avi); skipped where absent, except in CI
+    (DFE_REQUIRE_OPENCV_DOC=1), where its absence fails."""
+    if not (OPENCV_DOC_DATA / "vtest.avi").exists():
+        if os.environ.get("DFE_REQUIRE_OPENCV_DOC") == "1":
+            raise RuntimeError("DFE_REQUIRE_OPENCV_DOC=1 but Debian's opencv-doc is not installed")
+        pytest.skip(f"Debian's opencv-doc is not installed ({OPENCV_DOC_DATA} absent)")
+    return OPENCV_DOC_DATA
+
+
 @pytest.fixture(scope="session")
 def middlebury_dir() -> Path:
     if not (MIDDLEBURY / "Venus" / "flow10.flo").exists():

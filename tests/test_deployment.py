@@ -73,7 +73,9 @@ def test_serve_registers_the_default_model_and_serves_behind_a_base_path(tmp_pat
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/features/", timeout=10) as page:
             assert b"<html" in page.read().lower()
         registry = ModelRegistry(tmp_path / "models", "dynamic_feature_extractor")
-        assert registry.metadata("default")["weights_source"] == "motion_adapted"
+        assert registry.metadata("default")["weights_source"] == "motion_curriculum"
+        assert sorted(registry.metadata(v)["weights_source"] for v in registry.versions()) == [
+            "motion_adapted", "motion_curriculum"]  # the earlier default stays as a version
         # serve.sh execs streamlit: the server process itself got the upload limit from the environment
         command = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
         assert command[command.index(b"--server.maxUploadSize") + 1] == b"7"

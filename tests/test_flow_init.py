@@ -26,8 +26,9 @@ needs_prepared_weights = pytest.mark.skipif(
            "python -m core weights prepare)")
 
 
-def test_the_default_weights_are_motion_adapted():
-    assert ModelSection().weights == "motion_adapted"
+def test_the_default_weights_are_the_shipped_motion_curriculum():
+    from core.features.config import load_config
+    assert ModelSection().weights == "motion_curriculum" == load_config().model.weights
 
 
 @needs_prepared_weights
@@ -131,18 +132,38 @@ def test_knn_leave_one_out_accuracy():
 
 
 @needs_prepared_weights
-def test_set_up_registers_the_default_model_with_its_metrics_once(tmp_path, monkeypatch):
-    from core.cli.weights import register_default_model
+def test_set_up_registers_both_flow_streams_once_with_their_metrics(tmp_path, monkeypatch):
+    from core.cli.weights import register_flow_model
     from core.registry.versions import ModelRegistry
+    from core.weights.flow_stream import MOTION_CURRICULUM_PATH
+    from core.weights.packed import read_packed_metadata
     monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "models"))
-    weights_sha256 = sha256_of(motion_adapted_path())
-    version = register_default_model(weights_sha256)
+    adapted_sha256, default_sha256 = sha256_of(motion_adapted_path()), sha256_of(MOTION_CURRICULUM_PATH)
+    adapted = register_flow_model("motion_adapted", adapted_sha256)
+    default = register_flow_model("motion_curriculum", default_sha256, alias="default")
     registry = ModelRegistry(tmp_path / "models", "dynamic_feature_extractor")
-    assert registry.versions() == [version] and registry.aliases() == {"default": version}
-    metadata = registry.metadata("default")
+    assert sorted(registry.versions()) == sorted([adapted, default]) and registry.aliases() == {"default": default}
+    old = registry.metadata(adapted)
     measured = json.loads(motion_adapted_metrics_path().read_text())
-    assert metadata["weights_source"] == "motion_adapted" and "motion_adapted" in metadata["tags"]
-    assert metadata["extra"]["weights_sha256"] == weights_sha256
-    assert metadata["metrics"]["eval_knn1_accuracy"] == measured["eval_knn1_accuracy"]
-    assert metadata["extra"]["adaptation"] == measured
-    assert register_default_model(weights_sha256) == version and registry.versions() == [version]
+    assert old["weights_source"] == "motion_adapted" and "motion_adapted" in old["tags"]
+    assert old["metrics"]["eval_knn1_accuracy"] == measured["eval_knn1_accuracy"]
+    new = registry.metadata("default")
+    shipped = read_packed_metadata(MOTION_CURRICULUM_PATH)
+    assert new["weights_source"] == "motion_curriculum" and new["extra"]["weights_sha256"] == default_sha256
+    assert new["metrics"]["eval_object_knn1_accuracy"] == shipped["eval_knn1_accuracy"]["object"]
+    assert register_flow_model("motion_curriculum", default_sha256, alias="default") == default
+    assert len(registry.versions()) == 2
+
+def test_the_shipped_default_tells_object_motions_apart():
+    """The shipped weights load (sha256 checked) and, on textures no training used, put clips of an object
+    moving the same way together: leave-one-out 1-NN over 4 directions x 2 scenes."""
+    from core.training.adaptation import clip_features, stack_preprocessed
+    from core.training.curriculum import CurriculumSampler, ImageSource, iter_curriculum_flows
+
+    sampler = CurriculumSampler([], seed=21, photometric=False)
+    directions = ("left", "right", "up", "down")
+    clips = [sampler.clip("object", "static", [d], ImageSource("texture", str(900 + scene)))
+             for scene in range(2) for d in directions]
+    inputs = stack_preprocessed(iter_curriculum_flows(clips, OpticalFlowComputer("dis", workers=1)), len(clips))
+    features = clip_features(build_flow_i3d("motion_curriculum"), inputs)
+    assert knn_loo_accuracy(features, np.arange(8) % 4) == 1.0

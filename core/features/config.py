@@ -35,7 +35,7 @@ class ModelSection:
     sequence_length: int = 16
     stride: int = 8
     endpoint: str = "Features"
-    weights: str = "motion_adapted"
+    weights: str = "motion_curriculum"
     weights_path: str | None = None
     seed: int = 0
     rgb: str = "off"

@@ -27,7 +27,7 @@ from core.features.config import ExtractorConfig, load_config
 from core.model.endpoints import MIN_FRAMES, resolve_endpoint
 from core.errors import DFEError, FlowShapeError, SequenceError
 from core.features.store import FeatureSet, read_features, write_features
-from core.weights.flow_stream import build_flow_i3d, read_motion_adapted_metrics
+from core.weights.flow_stream import build_flow_i3d, read_weights_metrics
 from core.flow.pipeline import FlowJob, VideoFlow
 from core.model.i3d import endpoint_model
 from core.registry.versions import MODEL_NAME
@@ -129,10 +129,10 @@ class DynamicFeatureExtractor:
     def save_model_with_serializer(self, base_dir: str | os.PathLike, metadata: dict[str, Any] | None = None,
                                    model_name: str = MODEL_NAME, export: bool = False) -> str:
         """Save `model` as a new registry version (see `core.registry.serializer`) with this extractor's
-        config, weights source and, for motion_adapted weights, their measured metrics; returns the
+        config, weights source and, for weights trained here, their measured metrics; returns the
         version's folder."""
         settings = self.config.model
-        adaptation = read_motion_adapted_metrics() if settings.weights == "motion_adapted" else {}
+        adaptation = read_weights_metrics(settings.weights)
         recorded = {"config": _jsonable(asdict(self.config)),
                     "weights_source": settings.weights if settings.weights != "checkpoint" else
                     f"checkpoint:{settings.weights_path}",

@@ -10,14 +10,33 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from core.features.sequences import preprocess_flow
 from core.model.i3d import build_i3d, endpoint_model
 from core.common.progress import ProgressCallback, no_progress
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Reports `progress(done + epochs finished, total)` after each epoch of `fit`."""
+
+    def __init__(self, progress: ProgressCallback, total: int, done: int = 0):
+        super().__init__()
+        self.progress, self.total, self.done = progress, total, done
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.progress(self.done + epoch + 1, self.total)
+
+
+def counted(items: Iterable, progress: ProgressCallback, total: int, done: int = 0) -> Iterator:
+    """`items`, reporting `progress(done + items passed, total)` after each."""
+    for index, item in enumerate(items, start=done + 1):
+        yield item
+        progress(index, total)
 
 
 def adapt_batchnorm(model: keras.Model, clip_batches: Iterable[np.ndarray],
@@ -42,6 +61,23 @@ def adapt_batchnorm(model: keras.Model, clip_batches: Iterable[np.ndarray],
     return count
 
 
+def stack_preprocessed(flows: Iterable[np.ndarray], total: int,
+                       progress: ProgressCallback = no_progress) -> np.ndarray:
+    """Pixel flows `[T, H, W, 2]` I3D-preprocessed and stacked: `[N, T, 224, 224, 2] float32` in [-1, 1]."""
+    out = []
+    for index, flow in enumerate(flows, start=1):
+        out.append(preprocess_flow(flow))
+        progress(index, total)
+    return np.stack(out)
+
+
+def clip_features(model: keras.Model, clips: np.ndarray, batch_size: int = 4) -> np.ndarray:
+    """The model's Features `[N, 1024]` for preprocessed clips `[N, T, H, W, C]`."""
+    head = endpoint_model(model, "Features")
+    return np.concatenate([np.asarray(head(clips[i:i + batch_size], training=False))
+                           for i in range(0, len(clips), batch_size)])
+
+
 def cache_activations(model: keras.Model, clips: Iterable[np.ndarray], boundary: str,
                       batch_size: int = 4) -> np.ndarray:
     """The `boundary` endpoint's output for every preprocessed clip `[T, H, W, C]`, stacked."""
@@ -57,11 +93,32 @@ def cache_activations(model: keras.Model, clips: Iterable[np.ndarray], boundary:
     return np.concatenate(outputs)
 
 
-def shuffled_batches(inputs: np.ndarray, labels: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+def shuffled_batches(inputs: np.ndarray, labels: np.ndarray | dict[str, np.ndarray], batch_size: int,
+                     seed: int) -> tf.data.Dataset:
     """(inputs, labels) in batches, in a new order every epoch drawn from `seed` alone (an operation
-    seed: the same seed gives the same orders, and no global seed is touched)."""
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, np.asarray(labels)))
+    seed: the same seed gives the same orders, and no global seed is touched). `labels` may be a
+    dict of arrays, one per output."""
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels if isinstance(labels, dict) else np.asarray(labels)))
     return dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+
+
+def _upper_blocks(model: keras.Model, boundary: str) -> keras.Model:
+    """A copy of `model`'s stages after `boundary` up to Features, with `model`'s weights."""
+    upper = build_i3d(channels=int(model.input.shape[-1]), final_endpoint="Features", start_after=boundary)
+    for layer in upper.layers:
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    return upper
+
+
+def _copy_back(upper: keras.Model, model: keras.Model) -> None:
+    for layer in upper.layers:
+        if layer.weights:
+            model.get_layer(layer.name).set_weights(layer.get_weights())
+
+
+def _history(history: keras.callbacks.History) -> dict[str, list[float]]:
+    return {key: [float(v) for v in values] for key, values in history.history.items()}
 
 
 def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.ndarray, num_classes: int,
@@ -75,10 +132,7 @@ def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.n
     `validation` = (activations, labels) is evaluated after each epoch (`val_loss`, `val_accuracy`
     in the history); `callbacks` (early stopping, checkpoints, progress) go to `fit`.
     """
-    upper = build_i3d(channels=int(model.input.shape[-1]), final_endpoint="Features", start_after=boundary)
-    for layer in upper.layers:
-        if layer.weights:
-            layer.set_weights(model.get_layer(layer.name).get_weights())
+    upper = _upper_blocks(model, boundary)
     head = keras.layers.Dense(num_classes, activation="softmax", name="motion_classifier",
                               kernel_initializer=keras.initializers.GlorotUniform(seed=seed))
     classifier = keras.Model(upper.input, head(keras.layers.Dropout(0.3, seed=seed)(upper.output)))
@@ -87,7 +141,32 @@ def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.n
     history = classifier.fit(shuffled_batches(activations, labels, batch_size, seed), epochs=epochs, verbose=0,
                              shuffle=False,  # the dataset reshuffles itself every epoch
                              validation_data=validation, callbacks=list(callbacks))
-    for layer in upper.layers:
-        if layer.weights:
-            model.get_layer(layer.name).set_weights(layer.get_weights())
-    return {key: [float(v) for v in values] for key, values in history.history.items()}
+    _copy_back(upper, model)
+    return _history(history)
+
+
+def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_labels: np.ndarray,
+                       object_labels: np.ndarray, boundary: str = "MaxPool3d_5a_2x2", epochs: int = 12,
+                       batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0, object_weight: float = 1.0,
+                       callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
+    """Multi-task training of the stages after `boundary` on cached activations: two heads on Features,
+    `camera` (softmax over camera motions, integer `camera_labels` `[N]`) and `objects` (sigmoid,
+    multi-hot `object_labels` `[N, K]`: which object motions the clip shows), the object loss weighted
+    by `object_weight`. The
+    trained stages are copied back into `model`; returns the history (`camera_accuracy`, ...)."""
+    upper = _upper_blocks(model, boundary)
+    features = keras.layers.Dropout(0.3, seed=seed)(upper.output)
+    init = keras.initializers.GlorotUniform(seed=seed)
+    outputs = {"camera": keras.layers.Dense(int(camera_labels.max()) + 1, activation="softmax", name="camera",
+                                            kernel_initializer=init)(features),
+               "objects": keras.layers.Dense(object_labels.shape[1], activation="sigmoid", name="objects",
+                                             kernel_initializer=init)(features)}
+    trainer = keras.Model(upper.input, outputs)
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                    loss={"camera": "sparse_categorical_crossentropy", "objects": "binary_crossentropy"},
+                    loss_weights={"camera": 1.0, "objects": object_weight},
+                    metrics={"camera": ["accuracy"], "objects": [keras.metrics.BinaryAccuracy(name="accuracy")]})
+    targets = {"camera": np.asarray(camera_labels), "objects": np.asarray(object_labels, np.float32)}
+    history = trainer.fit(shuffled_batches(activations, targets, batch_size, seed), epochs=epochs, verbose=0, shuffle=False, callbacks=list(callbacks))
+    _copy_back(upper, model)
+    return _history(history)

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from core.features.folders import DatasetError, class_folders
-from core.training.adaptation import cache_activations, train_upper_blocks
+from core.training.adaptation import EpochProgress, cache_activations, train_upper_blocks
 from core.flow.pipeline import FlowJob, compute_video_flow
 from core.flow.store import load_flow
 from core.evaluation.metrics import knn_loo_accuracy
@@ -95,15 +95,6 @@ def split_by_source(data: LabelledClips, fraction: float, seed: int) -> tuple[np
     return np.flatnonzero(~validation), np.flatnonzero(validation)
 
 
-class _ProgressCallback(keras.callbacks.Callback):
-    def __init__(self, progress: ProgressCallback, epochs: int) -> None:
-        super().__init__()
-        self.report, self.epochs = progress, epochs
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.report(epoch + 1, self.epochs)
-
-
 @dataclass
 class TrainingResult:
     history: dict[str, list[float]]
@@ -127,7 +118,7 @@ def fine_tune(extractor, data_dir: str | os.PathLike, output_dir: str | os.PathL
     callbacks = [keras.callbacks.EarlyStopping("val_loss", patience=config.patience, restore_best_weights=True),
                  keras.callbacks.ModelCheckpoint(str(checkpoint_dir / "epoch_{epoch:02d}.weights.h5"),
                                                  save_weights_only=True),
-                 _ProgressCallback(progress, config.epochs)]
+                 EpochProgress(progress, config.epochs)]
     history = train_upper_blocks(extractor.model, activations[train], data.labels[train], len(data.class_names),
                                  BOUNDARY, config.epochs, config.batch_size, config.learning_rate, config.seed,
                                  validation=(activations[validation], data.labels[validation]),

@@ -15,17 +15,17 @@ import keras
 import numpy as np
 
 from core.common.atomic import write_json_atomic
-from core.common.progress import ProgressCallback, no_progress
+from core.common.progress import ProgressCallback, no_progress, shifted
 from core.evaluation.metrics import knn_loo_accuracy
-from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
-from core.model.i3d import endpoint_model
-from core.training.adaptation import adapt_batchnorm, cache_activations, train_upper_blocks
+from core.training.adaptation import (EpochProgress, adapt_batchnorm, cache_activations, clip_features, counted,
+                                      stack_preprocessed, train_upper_blocks)
 from core.training.motion_dataset import MOTIONS, MotionClip, iter_clip_flows, sample_clips
 from core.weights.flow_stream import build_flow_i3d, motion_adapted_metrics_path, motion_adapted_path
 from core.weights.kinetics import WEIGHTS_DIR, cache_is_valid, save_weights_with_checksum
 
 ADAPTATION_BOUNDARY = "MaxPool3d_5a_2x2"
+ADAPTATION_EPOCHS = 12
 
 
 def motion_splits(train_scenes: int = 12, eval_scenes: int = 8) -> tuple[list[MotionClip], list[MotionClip]]:
@@ -38,18 +38,12 @@ def motion_splits(train_scenes: int = 12, eval_scenes: int = 8) -> tuple[list[Mo
 def preprocessed_clips(clips: list[MotionClip], computer: OpticalFlowComputer,
                        progress: ProgressCallback = no_progress) -> np.ndarray:
     """Rendered, flowed and I3D-preprocessed clips `[N, 16, 224, 224, 2] float32` in [-1, 1]."""
-    out = []
-    for index, flow in enumerate(iter_clip_flows(clips, computer), start=1):
-        out.append(preprocess_flow(flow))
-        progress(index, len(clips))
-    return np.stack(out)
+    return stack_preprocessed(iter_clip_flows(clips, computer), len(clips), progress)
 
 
 def motion_knn_scores(model: keras.Model, clips: np.ndarray, labels: np.ndarray) -> dict[int, float]:
     """Leave-one-out k-NN accuracy (cosine, k = 1 and 5) of the model's Features on `clips`."""
-    head = endpoint_model(model, "Features")
-    features = np.concatenate([np.asarray(head(clips[i:i + 4], training=False))
-                               for i in range(0, len(clips), 4)])
+    features = clip_features(model, clips)
     return {k: knn_loo_accuracy(features, labels, k) for k in (1, 5)}
 
 
@@ -59,12 +53,15 @@ def adabn_on_clips(model: keras.Model, clips: np.ndarray, count: int = 64, batch
     return adapt_batchnorm(model, (clips[order[i:i + batch_size]] for i in range(0, len(order), batch_size)))
 
 
-def adapt_to_motion(model: keras.Model, train: np.ndarray, labels: np.ndarray,
-                    epochs: int = 12) -> dict[str, list[float]]:
-    """AdaBN on up to 64 training clips, then train the blocks after ADAPTATION_BOUNDARY; in place."""
+def adapt_to_motion(model: keras.Model, train: np.ndarray, labels: np.ndarray, epochs: int = ADAPTATION_EPOCHS,
+                    progress: ProgressCallback = no_progress) -> dict[str, list[float]]:
+    """AdaBN on up to 64 training clips, then train the blocks after ADAPTATION_BOUNDARY; in place.
+    Progress counts clips cached, then epochs."""
     adabn_on_clips(model, train)
-    return train_upper_blocks(model, cache_activations(model, train, ADAPTATION_BOUNDARY), labels,
-                              len(MOTIONS), boundary=ADAPTATION_BOUNDARY, epochs=epochs)
+    total = len(train) + epochs
+    activations = cache_activations(model, counted(train, progress, total), ADAPTATION_BOUNDARY)
+    return train_upper_blocks(model, activations, labels, len(MOTIONS), boundary=ADAPTATION_BOUNDARY,
+                              epochs=epochs, callbacks=[EpochProgress(progress, total, done=len(train))])
 
 
 def prepare_motion_adapted(weights_dir: str | os.PathLike = WEIGHTS_DIR, force: bool = False,
@@ -73,17 +70,20 @@ def prepare_motion_adapted(weights_dir: str | os.PathLike = WEIGHTS_DIR, force: 
 
     Trains on `motion_splits()`'s train clips and stores the leave-one-out k-NN score on its eval
     clips (scenes never trained on) beside the weights. Flow is DIS, 16 frames at 224x224. About
-    2.5 minutes on 2 CPU cores. Does nothing if a verified file exists and not `force`.
+    2.5 minutes on 2 CPU cores; progress counts clips rendered, clips cached, then epochs. Does
+    nothing if a verified file exists and not `force`.
     """
     target = motion_adapted_path(weights_dir)
     if not force and cache_is_valid(target):
         return target
     computer = OpticalFlowComputer("dis")
     train_clips, eval_clips = motion_splits()
-    train = preprocessed_clips(train_clips, computer, progress)
-    evaluation = preprocessed_clips(eval_clips, computer)
+    total = 2 * len(train_clips) + len(eval_clips) + ADAPTATION_EPOCHS  # render train and eval, cache, train
+    train = preprocessed_clips(train_clips, computer, shifted(progress, 0, total))
+    evaluation = preprocessed_clips(eval_clips, computer, shifted(progress, len(train_clips), total))
     model = build_flow_i3d("cross_modal_kinetics_xy", weights_dir=weights_dir)
-    history = adapt_to_motion(model, train, np.array([clip.label for clip in train_clips]))
+    history = adapt_to_motion(model, train, np.array([clip.label for clip in train_clips]),
+                              progress=shifted(progress, len(train_clips) + len(eval_clips), total))
     scores = motion_knn_scores(model, evaluation, np.array([clip.label for clip in eval_clips]))
     save_weights_with_checksum(model, target)
     write_json_atomic(motion_adapted_metrics_path(weights_dir), {

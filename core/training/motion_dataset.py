@@ -17,7 +17,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -85,22 +85,29 @@ def sample_clips(motions: Sequence[str], scene_seeds: Sequence[int], clips_per_p
     return clips
 
 
-def _camera_matrix(clip: MotionClip, t: int, shake_path: np.ndarray, center: float) -> np.ndarray:
-    """The 2x3 affine from the scene to frame t's view (about the scene centre)."""
-    kind, _, direction = clip.motion.partition("_")
+def camera_matrix(motion: str, speed: float, t: int, shake_path: np.ndarray, center: float) -> np.ndarray:
+    """The 2x3 affine from the scene to frame t's view for camera `motion` (a name in MOTIONS) at
+    `speed`, about the scene centre; `shake_path` `[T, 2]` is the shake's offsets in pixels."""
+    kind, _, direction = motion.partition("_")
     angle, scale, shift = 0.0, 1.0, np.zeros(2)
     if kind == "pan":
         step = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[direction]
-        shift = -np.multiply(step, clip.speed * t)  # the camera pans right: content moves left
+        shift = -np.multiply(step, speed * t)  # the camera pans right: content moves left
     elif kind == "zoom":
-        scale = (1 + clip.speed) ** (t if direction == "in" else -t)
+        scale = (1 + speed) ** (t if direction == "in" else -t)
     elif kind == "rotate":
-        angle = clip.speed * t * (-1 if direction == "cw" else 1)
+        angle = speed * t * (-1 if direction == "cw" else 1)
     elif kind == "shake":
         shift = shake_path[t]
     matrix = cv2.getRotationMatrix2D((center, center), angle, scale)
     matrix[:, 2] += shift
     return matrix
+
+
+def shake_path(rng: np.random.Generator, num_frames: int, step: float) -> np.ndarray:
+    """A zero-mean random walk `[num_frames, 2]` of offsets in pixels with `step`-sized steps."""
+    walk = np.cumsum(rng.standard_normal((num_frames, 2)) * step, axis=0)
+    return walk - walk.mean(axis=0)
 
 
 def render_clip(clip: MotionClip, num_frames: int = 17, size: int = 224,
@@ -113,12 +120,11 @@ def render_clip(clip: MotionClip, num_frames: int = 17, size: int = 224,
     big = 2 * size
     scene = random_scene(big, clip.scene_seed) if scenes is None else \
         cv2.resize(scenes[clip.scene_seed % len(scenes)], (big, big), interpolation=cv2.INTER_AREA)
-    steps = rng.standard_normal((num_frames, 2)) * clip.speed
-    shake_path = np.cumsum(steps, axis=0) - np.cumsum(steps, axis=0).mean(axis=0)
+    shake = shake_path(rng, num_frames, clip.speed)
     offset = (big - size) / 2
     frames = []
     for t in range(num_frames):
-        matrix = _camera_matrix(clip, t, shake_path, big / 2)
+        matrix = camera_matrix(clip.motion, clip.speed, t, shake, big / 2)
         matrix[:, 2] -= offset
         view = cv2.warpAffine(scene, matrix, (size, size), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REFLECT101)
@@ -156,20 +162,33 @@ def write_motion_dataset(output_dir: str | os.PathLike, motions: Sequence[str] =
     return paths
 
 
-def ensure_motion_dataset(output_dir: str | os.PathLike, motions: Sequence[str] = MOTIONS, scenes: int = 2,
-                          num_frames: int = 17, seed: int = 0) -> Path:
-    """`write_motion_dataset` into `output_dir` unless it is already complete there; written in a
-    hidden sibling folder and renamed into place, so a half-written set is never used. Returns the folder."""
+def write_once(output_dir: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """`write(folder)` into a hidden sibling of `output_dir`, renamed into place, unless `output_dir`
+    exists: a half-written dataset is never used. Returns the folder."""
     folder = Path(output_dir)
     if folder.is_dir():
         return folder
-    unknown = sorted(set(motions) - set(MOTIONS))
-    if unknown or len(motions) < 2:
-        raise DatasetError(f"choose at least two motions of {', '.join(MOTIONS)} (unknown: {', '.join(unknown) or '-'})")
     staging = folder.parent / f".{folder.name}-{uuid.uuid4().hex[:8]}"
-    write_motion_dataset(staging, motions, range(scenes), seed=seed, num_frames=num_frames)
+    write(staging)
     try:
         staging.rename(folder)
     except OSError:  # another writer finished first: theirs is as good as ours
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def check_motion_choice(motions: Sequence[str], known: Sequence[str]) -> None:
+    """Raises DatasetError unless `motions` are at least two names of `known`."""
+    unknown = sorted(set(motions) - set(known))
+    if unknown or len(motions) < 2:
+        raise DatasetError(f"choose at least two motions of {', '.join(known)} (unknown: {', '.join(unknown) or '-'})")
+
+
+def ensure_motion_dataset(output_dir: str | os.PathLike, motions: Sequence[str] = MOTIONS, scenes: int = 2,
+                          num_frames: int = 17, seed: int = 0) -> Path:
+    """`write_motion_dataset` into `output_dir` unless it is already complete there (`write_once`).
+    Returns the folder."""
+    if not Path(output_dir).is_dir():
+        check_motion_choice(motions, MOTIONS)
+    return write_once(output_dir, lambda staging: write_motion_dataset(staging, motions, range(scenes), seed=seed,
+                                                                       num_frames=num_frames))

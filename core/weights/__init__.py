@@ -7,5 +7,5 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "checkpoint": ["load_checkpoint_arrays", "read_checkpoint"],
     "torch_file": ["read_torch_zip", "read_torch_legacy"],
     "sources": ["WEIGHT_SOURCES"],
-    "flow_stream": ["build_flow_i3d", "cross_modal_arrays", "read_motion_adapted_metrics"],
+    "flow_stream": ["build_flow_i3d", "cross_modal_arrays", "read_motion_adapted_metrics", "read_weights_metrics"],
 })

@@ -1,10 +1,14 @@
 """Initial weights for the flow stream (2 input channels).
 
 Sources (`WEIGHT_SOURCES`, chosen by `model.weights` in the config):
+- `motion_curriculum` (default): shipped in the repository (`MOTION_CURRICULUM_PATH`, float16),
+  made by `core.training.motion_curriculum`: trained on generated clips where the camera and
+  objects move over real photographs, to tell apart both the camera's motion and objects' own
+  motion. Its recipe and held-out measurements are in the JSON beside it.
 - `checkpoint`: a file the user points to (`model.weights_path`): DeepMind's flow checkpoint
   (`Flow/inception_i3d/...`, TF1), or a pytorch-i3d / video_features state dict
   (`core.weights.checkpoint`).
-- `motion_adapted` (default): made by set-up on this machine (`core.training.motion_adapted`): the
+- `motion_adapted` (the default before `motion_curriculum`; it sees camera motion only): made by set-up on this machine (`core.training.motion_adapted`): the
   direction-aware cross-modal init below, BatchNorm statistics re-estimated on flow clips (AdaBN),
   then Mixed_5b and Mixed_5c trained on generated camera-motion clips with the lower blocks frozen.
   Measured by `benchmarks/flow_init.py` on scenes it was not trained on: see the JSON beside it.
@@ -26,13 +30,16 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from core.common.paths import ASSETS_DIR
 from core.model.i3d import build_i3d
 from core.weights.checkpoint import load_checkpoint_arrays, num_classes
 from core.weights.sources import WEIGHT_SOURCES
+from core.weights.packed import load_packed_weights, read_packed_metadata
 from core.weights.kinetics import WEIGHTS_DIR, WeightsError, assign_weights, cache_is_valid, kinetics400_rgb_model
 
 FIRST_CONV = "Conv3d_1a_7x7_conv"
 MOTION_ADAPTED_FILE = "i3d_flow_motion_adapted.weights.h5"
+MOTION_CURRICULUM_PATH = ASSETS_DIR / "pretrained" / "i3d_flow_motion_curriculum.npz"
 
 
 def cross_modal_arrays(rgb_model: keras.Model, channels: int = 2,
@@ -62,7 +69,7 @@ def motion_adapted_path(weights_dir: str | os.PathLike = WEIGHTS_DIR) -> Path:
     return Path(weights_dir) / MOTION_ADAPTED_FILE
 
 
-def build_flow_i3d(weights: str = "motion_adapted", seed: int = 0, channels: int = 2,
+def build_flow_i3d(weights: str = "motion_curriculum", seed: int = 0, channels: int = 2,
                    size: int | None = 224, dtype: str | None = None,
                    weights_dir: str | os.PathLike = WEIGHTS_DIR,
                    weights_path: str | os.PathLike | None = None) -> keras.Model:
@@ -82,6 +89,8 @@ def build_flow_i3d(weights: str = "motion_adapted", seed: int = 0, channels: int
     elif weights.startswith("cross_modal"):
         assign_weights(model, cross_modal_arrays(kinetics400_rgb_model(), channels,
                                                  swap_xy=weights.endswith("_xy")))
+    elif weights == "motion_curriculum":
+        load_packed_weights(model, MOTION_CURRICULUM_PATH)
     elif weights == "motion_adapted":
         path = motion_adapted_path(weights_dir)
         if not cache_is_valid(path):
@@ -100,3 +109,15 @@ def read_motion_adapted_metrics(weights_dir: str | os.PathLike = WEIGHTS_DIR) ->
     """The metrics JSON written beside the motion-adapted weights ({} if absent)."""
     path = motion_adapted_metrics_path(weights_dir)
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def read_weights_metrics(weights: str) -> dict:
+    """How the weights source `weights` was made and what it measured, with one key per score
+    (`eval_object_knn1_accuracy`, ...); {} for sources that are not trained here."""
+    if weights == "motion_adapted":
+        return read_motion_adapted_metrics()
+    if weights != "motion_curriculum":
+        return {}
+    metadata = read_packed_metadata(MOTION_CURRICULUM_PATH)
+    scores = metadata.pop("eval_knn1_accuracy", {})
+    return {**metadata, **{f"eval_{family}_knn1_accuracy": score for family, score in scores.items()}}

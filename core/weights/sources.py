@@ -3,4 +3,4 @@
 See `core.weights.flow_stream` for what each one is.
 """
 
-WEIGHT_SOURCES = ("checkpoint", "motion_adapted", "cross_modal_kinetics", "cross_modal_kinetics_xy", "random")
+WEIGHT_SOURCES = ("checkpoint", "motion_curriculum", "motion_adapted", "cross_modal_kinetics", "cross_modal_kinetics_xy", "random")

@@ -9,8 +9,7 @@ from core.flow.methods import FLOW_METHODS
 from core.evaluation.metrics import compare_reports, report_metrics
 from core.evaluation.reports import find_reports, same_classes
 from core.registry.versions import RegistryError
-from core.training.motion_dataset import MOTIONS
-from core.app.workspace import motions_dataset
+from core.app.workspace import DATASET_MOTIONS, motions_dataset
 from dashboard.common import follow_job, model_version_picker, registry, runner, workspace
 
 st.title("Evaluate")
@@ -18,17 +17,23 @@ st.caption("How good are a model version's features? Discriminability on labelle
            "k-NN, linear probe, silhouette, Fisher ratio), stability under perturbations, temporal "
            "consistency; run it for two versions on the same data to compare them.")
 
-source = st.radio("Dataset", ["Generated camera motions (labelled)", "Workspace videos (unlabelled)"],
-                  horizontal=True)
-if source.startswith("Generated"):
-    motions = st.multiselect("Motions (one class each)", MOTIONS, default=list(MOTIONS))
+GENERATED = {"Generated camera motions (labelled)": "motions",
+             "Generated object motions (labelled)": "object_motions"}
+source = st.radio("Dataset", [*GENERATED, "Workspace videos (unlabelled)"], horizontal=True)
+if source in GENERATED:
+    kind = GENERATED[source]
+    if kind == "object_motions":
+        st.caption("One object moving on its own over a real photograph (opencv-doc's, else a texture) seen "
+                   "by a still or slightly shaking camera.")
+    choices = DATASET_MOTIONS[kind]
+    motions = st.multiselect("Motions (one class each)", choices, default=list(choices))
     scenes_column, frames_column = st.columns(2)
     scenes = scenes_column.number_input("Scenes per motion", min_value=1, max_value=8, value=2)
     frames = frames_column.number_input("Frames per clip", min_value=10, max_value=65, value=17)
     if len(motions) < 2:
         st.warning("Choose at least two motions.")
         st.stop()
-    dataset = motions_dataset(motions, scenes, frames)
+    dataset = motions_dataset(motions, scenes, frames, kind)
 else:
     dataset = {"kind": "library"}
 left, right = st.columns(2)

@@ -1,0 +1,116 @@
+"""Do the flow-stream features see every kind of motion? Per family, on scenes and families never trained on.
+
+Rows: flow-stream weights (random init, cross-modal xy, motion_adapted, the default motion_curriculum).
+Columns, all leave-one-out 1-NN accuracy (cosine) of the 1024-d Features:
+- object / camera / composed: `core.training.motion_families` on the TEST photographs (opencv-doc),
+  which no training saw; composed camera+object clips are a family no training saw either.
+- reversed: on the object set, the share of clips whose features are closer to a clip of the same
+  motion on another scene than to the same clip played backwards (1.0: direction always matters).
+- vtest L/R: real video (opencv-doc's `vtest.avi`, people walking): non-overlapping 16-frame windows
+  of 6 tiles of the frame, labelled by where their moving pixels go (mean dx of pixels moving over
+  0.5 px/frame: left or right; tiles with little or mixed motion are left out); 1-NN accuracy
+  against the majority-class share printed below the table.
+
+    .venv/bin/python -m benchmarks.motion_families [--weights random motion_curriculum] [--eval_flow_method tvl1]
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+
+from benchmarks.common import argument_parser, print_table, write_json
+from core.common.process import configure_process
+from core.evaluation.metrics import knn_loo_accuracy
+from core.features.similarity import unit_rows
+from core.features.sequences import preprocess_flow
+from core.flow.computer import OpticalFlowComputer
+from core.training.adaptation import clip_features, stack_preprocessed
+from core.training.curriculum import render_curriculum_clip
+from core.training.motion_families import family_scores, family_sets, preprocess_sets
+from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
+from core.video.decode import iter_frames
+from core.weights.flow_stream import build_flow_i3d
+
+WEIGHTS = ("random", "cross_modal_kinetics_xy", "motion_adapted", "motion_curriculum")
+TILES = (2, 3)  # rows, columns of the vtest frame
+
+
+def reversed_inputs(clips, computer: OpticalFlowComputer) -> np.ndarray:
+    """Each clip played backwards, flowed and preprocessed."""
+    def flows():
+        for clip in clips:
+            frames = render_curriculum_clip(clip)[::-1]
+            yield computer.compute_sequence([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+    return stack_preprocessed(flows(), len(clips))
+
+
+def reversal_score(forward: np.ndarray, backward: np.ndarray, labels: np.ndarray) -> float:
+    """Share of clips nearer (cosine) to their best same-label clip than to their own reversal."""
+    forward, backward = unit_rows(forward), unit_rows(backward)
+    similarity = forward @ forward.T
+    np.fill_diagonal(similarity, -np.inf)
+    same = np.where(labels[:, None] == labels[None, :], similarity, -np.inf).max(axis=1)
+    return float(np.mean(same > np.sum(forward * backward, axis=1)))
+
+
+def vtest_windows(computer: OpticalFlowComputer, frames: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Preprocessed tile windows `[N, 16, 224, 224, 2]` of vtest.avi and their labels (0 left, 1 right)."""
+    grey = [cv2.cvtColor(cv2.resize(f, (384, 288), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+            for _, f in zip(range(frames), iter_frames(OPENCV_DOC_DATA / "vtest.avi"))]
+    flow = computer.compute_sequence(grey)
+    rows, cols = TILES
+    height, width = flow.shape[1] // rows, flow.shape[2] // cols
+    inputs, labels = [], []
+    for start in range(0, len(flow) - 15, 16):
+        for r in range(rows):
+            for c in range(cols):
+                tile = flow[start:start + 16, r * height:(r + 1) * height, c * width:(c + 1) * width]
+                moving = np.linalg.norm(tile, axis=-1) > 0.5
+                if moving.mean() < 0.02:
+                    continue
+                mean_dx = float(tile[..., 0][moving].mean())
+                if abs(mean_dx) > 0.3:
+                    inputs.append(preprocess_flow(tile))
+                    labels.append(int(mean_dx > 0))
+    return np.stack(inputs), np.array(labels)
+
+
+def main() -> None:
+    configure_process()
+    parser = argument_parser(__doc__)
+    parser.add_argument("--weights", nargs="+", default=list(WEIGHTS))
+    parser.add_argument("--eval_flow_method", default="dis", help="flow method of the evaluation clips")
+    parser.add_argument("--scenes", type=int, default=8, help="TEST photographs used as backgrounds")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    computer = OpticalFlowComputer(args.eval_flow_method)
+    sets = family_sets(photograph_paths("test"), scenes=args.scenes)
+    inputs = preprocess_sets(sets, computer)
+    backward = reversed_inputs(sets["object"].clips, computer)
+    vtest_inputs, vtest_labels = vtest_windows(computer)
+    print(f"{sum(len(s.clips) for s in sets.values())} clips on {args.scenes} unseen photographs "
+          f"({args.eval_flow_method} flow), {len(vtest_labels)} vtest tile windows; "
+          f"{time.perf_counter() - start:.0f} s to render and compute flow")
+    rows, results = [], {}
+    for weights in args.weights:
+        model = build_flow_i3d(weights)
+        scores = family_scores(model, sets, inputs)
+        scores["reversed"] = reversal_score(clip_features(model, inputs["object"]), clip_features(model, backward),
+                                            sets["object"].labels)
+        scores["vtest_lr"] = knn_loo_accuracy(clip_features(model, vtest_inputs), vtest_labels, 1)
+        results[weights] = scores
+        rows.append([weights, *(f"{scores[k]:.3f}" for k in ("object", "camera", "composed", "reversed", "vtest_lr")),
+                     f"{time.perf_counter() - start:.0f}"])
+    print_table(["flow-stream weights", "object", "camera", "composed", "reversed", "vtest L/R", "elapsed s"], rows)
+    majority = max(np.mean(vtest_labels), 1 - np.mean(vtest_labels))
+    print(f"chance: object {1 / 8:.3f}, camera {1 / 10:.3f}, composed {1 / 16:.3f}; vtest majority class {majority:.3f}")
+    write_json(args.json, {"results": results, "eval_flow_method": args.eval_flow_method,
+                           "clips": {name: len(s.clips) for name, s in sets.items()},
+                           "vtest_windows": len(vtest_labels)})
+
+
+if __name__ == "__main__":
+    main()

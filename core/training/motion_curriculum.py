@@ -1,0 +1,95 @@
+"""The default flow-stream weights, `motion_curriculum`: trained here to see camera and object motion.
+
+Recipe (`CurriculumRecipe`): an initialisation (`core.weights.flow_stream`), BatchNorm statistics
+re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` trained with two
+heads on Features (`train_motion_heads`): the camera's motion (softmax) and which object motions the
+clip shows (multi-hot). Training clips come from `core.training.curriculum` on the TRAIN photographs
+and textures. Held out, and measured by `core.training.motion_families`: the TEST photographs, and
+the composed family the evaluation uses (the camera panning while an object translates): composed
+training clips pair pans only with objects that scale, turn, swing or deform.
+
+The result is shipped in the repository (`MOTION_CURRICULUM_PATH`, float16, with its measurements
+beside it), so set-up never waits for it; `python -m core weights train-default` makes it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from itertools import chain, islice
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from core.common.progress import ProgressCallback, no_progress
+from core.features.sequences import preprocess_flow
+from core.flow.computer import OpticalFlowComputer
+from core.training.adaptation import EpochProgress, cache_activations, counted, train_motion_heads
+from core.training.curriculum import OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, iter_curriculum_flows
+from core.training.motion_adapted import adabn_on_clips
+from core.training.motion_dataset import MOTIONS
+from core.training.motion_families import PANS, TRANSLATIONS, family_scores, family_sets, preprocess_sets
+from core.training.photographs import photograph_paths
+from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
+from core.weights.packed import save_packed_weights
+
+TRAIN_FAMILIES = ("camera", "object", "composed")
+HELD_OUT_PAIRS = {pan: TRANSLATIONS for pan in PANS}
+ADABN_CLIPS = 64
+
+
+@dataclass(frozen=True)
+class CurriculumRecipe:
+    """How the default is made: `clips` training clips (families in turn) drawn with `seed`, flow by
+    `flow_method`, starting from `init`, training the blocks after `boundary` for `epochs` with the
+    object loss weighted `object_weight`."""
+
+    clips: int = 2400
+    seed: int = 11
+    flow_method: str = "dis"
+    init: str = "cross_modal_kinetics_xy"
+    boundary: str = "MaxPool3d_5a_2x2"
+    epochs: int = 15
+    object_weight: float = 3.0
+    single_object_share: float = 0.5
+
+
+def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
+    """The recipe's training clips, from the TRAIN photographs and textures, HELD_OUT_PAIRS excluded."""
+    sampler = CurriculumSampler(photograph_paths("train"), recipe.seed, composed_exclusions=HELD_OUT_PAIRS,
+                                single_object_share=recipe.single_object_share)
+    return sampler.clips(recipe.clips, TRAIN_FAMILIES)
+
+
+def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], computer: OpticalFlowComputer,
+                        recipe: CurriculumRecipe, progress: ProgressCallback = no_progress) -> dict[str, list[float]]:
+    """AdaBN on the first ADABN_CLIPS clips, the boundary's activations of every clip (streamed: the
+    clips never sit in memory together), then the two-headed training; in place. Progress counts
+    clips, then epochs."""
+    total = len(clips) + recipe.epochs
+    flows = (preprocess_flow(flow) for flow in iter_curriculum_flows(clips, computer))
+    first = list(islice(flows, ADABN_CLIPS))
+    adabn_on_clips(model, np.stack(first), count=ADABN_CLIPS)
+    activations = cache_activations(model, counted(chain(first, flows), progress, total), recipe.boundary)
+    return train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
+                              np.stack([c.object_labels for c in clips]), boundary=recipe.boundary,
+                              epochs=recipe.epochs, seed=recipe.seed, object_weight=recipe.object_weight,
+                              callbacks=[EpochProgress(progress, total, done=len(clips))])
+
+
+def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target: Path = MOTION_CURRICULUM_PATH,
+                           progress: ProgressCallback = no_progress) -> Path:
+    """Train the default (see module docstring), measure it on the held-out families and save both."""
+    computer = OpticalFlowComputer(recipe.flow_method)
+    clips = training_clips(recipe)
+    model = build_flow_i3d(recipe.init)
+    history = train_on_curriculum(model, clips, computer, recipe, progress)
+    sets = family_sets(photograph_paths("test"))
+    scores = family_scores(model, sets, preprocess_sets(sets, computer))
+    return save_packed_weights(model, target, {
+        "recipe": asdict(recipe), "train_families": list(TRAIN_FAMILIES),
+        "held_out": {"photographs": "the TEST photographs (core.training.photographs)",
+                     "composed_pairs": {camera: list(objects) for camera, objects in HELD_OUT_PAIRS.items()}},
+        "camera_motions": list(MOTIONS), "object_motions": list(OBJECT_MOTIONS),
+        "eval_knn1_accuracy": scores, "eval_clips": {name: len(s.clips) for name, s in sets.items()},
+        "final_train": {key: values[-1] for key, values in history.items()}})

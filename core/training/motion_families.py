@@ -1,0 +1,72 @@
+"""Held-out measurement of motion features, per family: do clips with the same motion sit together?
+
+Three evaluation sets, rendered by `core.training.curriculum` on the TEST photographs only (scenes
+never used in training), each scored by leave-one-out 1-NN accuracy (cosine) of the Features:
+- `object`: one object moving (the 8 rigid motions: left, right, up, down, grow, shrink, turn cw/ccw)
+  over a real photograph seen by a still or slightly jittering camera; label = the object's motion.
+- `camera`: the 10 camera motions over a real photograph, no moving object; label = camera motion.
+- `composed`: the camera pans (4 directions) while an object translates on its own (4 directions);
+  label = the pair, so a neighbour counts only if both parts agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import keras
+import numpy as np
+
+from core.common.progress import ProgressCallback, no_progress
+from core.evaluation.metrics import knn_loo_accuracy
+from core.flow.computer import OpticalFlowComputer
+from core.training.adaptation import clip_features, stack_preprocessed
+from core.training.curriculum import (RIGID_OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, ImageSource,
+                                      iter_curriculum_flows)
+from core.training.motion_dataset import MOTIONS
+
+EVAL_FAMILIES = ("object", "camera", "composed")
+PANS = ("pan_left", "pan_right", "pan_up", "pan_down")
+TRANSLATIONS = ("left", "right", "up", "down")
+
+
+@dataclass
+class MotionFamilySet:
+    """One evaluation set: its clips, integer labels `[N]` and the label names."""
+
+    family: str
+    clips: list[CurriculumClip]
+    labels: np.ndarray
+    label_names: list[str]
+
+
+def family_sets(photographs: Sequence, scenes: int = 8, seed: int = 5) -> dict[str, MotionFamilySet]:
+    """The three sets (see module docstring) on the first `scenes` of `photographs` as backgrounds;
+    objects are cut from the same photographs or textures."""
+    sampler = CurriculumSampler(photographs, seed)
+    backgrounds = [ImageSource("photo", str(p)) for p in list(photographs)[:scenes]]
+    sets = {}
+    clips = [sampler.clip("object", "static", [m], b) for b in backgrounds for m in RIGID_OBJECT_MOTIONS]
+    sets["object"] = MotionFamilySet("object", clips, np.array([RIGID_OBJECT_MOTIONS.index(c.main_object_motion)
+                                                                for c in clips]), list(RIGID_OBJECT_MOTIONS))
+    clips = [sampler.clip("camera", m, [], b) for b in backgrounds[:6] for m in MOTIONS]
+    sets["camera"] = MotionFamilySet("camera", clips, np.array([c.camera_label for c in clips]), list(MOTIONS))
+    pairs = [(p, t) for p in PANS for t in TRANSLATIONS]
+    clips = [sampler.clip("composed", p, [t], b) for b in backgrounds[:4] for p, t in pairs]
+    sets["composed"] = MotionFamilySet("composed", clips, np.array([pairs.index((c.camera, c.main_object_motion))
+                                                                    for c in clips]),
+                                       [f"{p}+object_{t}" for p, t in pairs])
+    return sets
+
+
+def preprocess_sets(sets: dict[str, MotionFamilySet], computer: OpticalFlowComputer,
+                    progress: ProgressCallback = no_progress) -> dict[str, np.ndarray]:
+    """{family: preprocessed clips `[N, 16, 224, 224, 2] float32`} (flow by `computer`)."""
+    return {name: stack_preprocessed(iter_curriculum_flows(s.clips, computer), len(s.clips), progress)
+            for name, s in sets.items()}
+
+
+def family_scores(model: keras.Model, sets: dict[str, MotionFamilySet],
+                  inputs: dict[str, np.ndarray]) -> dict[str, float]:
+    """{family: leave-one-out 1-NN accuracy (cosine) of the model's Features}."""
+    return {name: knn_loo_accuracy(clip_features(model, inputs[name]), s.labels, 1) for name, s in sets.items()}

@@ -1,0 +1,139 @@
+"""The motion curriculum: clips move the way their parameters say, are reproducible, and the
+photographs' train and test scenes never overlap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.flow.computer import OpticalFlowComputer
+from core.training.curriculum import (OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, ImageSource, ObjectSpec,
+                                      curriculum_clip_flow, render_curriculum_clip)
+from core.training.photographs import PhotographsMissingError, photograph_paths, scene_key
+
+SIZE = 96
+TEXTURE = ImageSource("texture", "3")
+
+
+def clip_with(camera: str = "static", camera_speed: float = 0.0, objects=(), jpeg_quality: int = 0) -> CurriculumClip:
+    return CurriculumClip("object", TEXTURE, camera, camera_speed, 0.0, tuple(objects), 0.0, 1.0, jpeg_quality, 9)
+
+
+def object_moving(motion: str, speed: float) -> ObjectSpec:
+    return ObjectSpec(motion, speed, ImageSource("texture", "8"), 40, (0.5, 0.5), 4)
+
+
+@pytest.fixture(scope="module")
+def computer():
+    return OpticalFlowComputer("dis", workers=1)
+
+
+def test_an_object_moving_right_moves_right_over_a_still_background(computer):
+    flow = curriculum_clip_flow(clip_with(objects=[object_moving("right", 2.0)]), computer, num_frames=5, size=SIZE)
+    assert flow.shape == (4, SIZE, SIZE, 2)
+    centre, corner = flow[:, 42:54, 42:54].mean((0, 1, 2)), flow[:, :16, :16].mean((0, 1, 2))
+    assert 1.5 < centre[0] < 2.5 and abs(centre[1]) < 0.4  # the object: 2 px/frame to the right
+    assert np.abs(corner).max() < 0.2  # the background stays
+
+
+def test_an_object_on_a_panning_camera_moves_by_both(computer):
+    clip = clip_with("pan_left", 2.0, objects=[object_moving("up", 2.0)])
+    flow = curriculum_clip_flow(clip, computer, num_frames=5, size=SIZE)
+    background, obj = flow[:, :16, :16].mean((0, 1, 2)), flow[:, 44:52, 44:52].mean((0, 1, 2))
+    assert background[0] > 1.5 and abs(background[1]) < 0.4  # the camera pans left: content moves right
+    assert obj[0] > 1.5 and obj[1] < -1.5  # the object: the pan's +x plus its own upward motion
+
+
+def test_objects_turning_clockwise_and_anticlockwise_have_opposite_flow(computer):
+    def above_and_below(motion: str) -> tuple[float, float]:
+        flow = curriculum_clip_flow(clip_with(objects=[object_moving(motion, 8.0)]), computer, num_frames=3,
+                                    size=SIZE)[0]
+        return flow[34:42, 40:56, 0].mean(), flow[54:62, 40:56, 0].mean()
+
+    # clockwise on screen (y down): above the centre the object moves right, below it moves left
+    (cw_above, cw_below), (ccw_above, ccw_below) = above_and_below("turn_cw"), above_and_below("turn_ccw")
+    assert cw_above > 0.1 and cw_below < -0.1
+    assert ccw_above < -0.1 and ccw_below > 0.1
+
+
+def test_growing_objects_and_clips_are_reproducible():
+    grown = render_curriculum_clip(clip_with(objects=[object_moving("grow", 0.05)]), num_frames=9, size=SIZE)
+    covered = [(np.abs(frame.astype(int) - grown[0].astype(int)).sum(-1) > 0).sum() for frame in grown[[1, 8]]]
+    assert covered[1] > covered[0] > 0
+    sampler_a, sampler_b = CurriculumSampler([], seed=2), CurriculumSampler([], seed=2)
+    clips = sampler_a.clips(6, ("camera", "object", "composed"))
+    assert clips == sampler_b.clips(6, ("camera", "object", "composed"))
+    assert [c.family for c in clips] == ["camera", "object", "composed"] * 2
+    assert all(c.camera == "static" for c in clips if c.family == "object")
+    assert all(c.camera != "static" and c.objects for c in clips if c.family == "composed")
+    np.testing.assert_array_equal(render_curriculum_clip(clips[2], 3, SIZE), render_curriculum_clip(clips[2], 3, SIZE))
+
+
+def test_object_labels_are_multi_hot_over_the_moving_objects():
+    clip = clip_with(objects=[object_moving("left", 1.0), object_moving("still", 0.0), object_moving("swing", 30.0)])
+    assert clip.main_object_motion == "left"
+    assert [OBJECT_MOTIONS[i] for i in np.flatnonzero(clip.object_labels)] == ["left", "swing"]
+
+
+def test_photographs_split_by_scene(opencv_doc):
+    train, test = photograph_paths("train", opencv_doc), photograph_paths("test", opencv_doc)
+    assert len(train) >= 50 and len(test) >= 8
+    assert not {scene_key(p) for p in train} & {scene_key(p) for p in test}
+    assert scene_key(opencv_doc / "left07.jpg") == scene_key(opencv_doc / "right01.jpg")
+
+
+def test_a_folder_without_photographs_is_a_clear_error(tmp_path):
+    with pytest.raises(PhotographsMissingError, match="opencv-doc"):
+        photograph_paths("train", tmp_path)
+
+
+def test_training_never_sees_the_held_out_composed_pairs(opencv_doc):
+    from core.training.motion_curriculum import CurriculumRecipe, training_clips
+    from core.training.motion_families import PANS, TRANSLATIONS
+
+    clips = training_clips(CurriculumRecipe(clips=300))
+    composed = [c for c in clips if c.family == "composed"]
+    assert len(composed) == 100 and {c.family for c in clips} == {"camera", "object", "composed"}
+    assert not [c for c in composed if c.camera in PANS and {o.motion for o in c.objects} & set(TRANSLATIONS)]
+    assert any(c.camera in PANS for c in composed)  # pans are trained, with other object motions
+    test_photos = {str(p) for p in photograph_paths("test", opencv_doc)}
+    assert not [c for c in clips if c.background.ref in test_photos]
+
+
+def test_the_default_recipe_runs_its_first_steps(opencv_doc):
+    """The recipe behind the shipped weights (`python -m core weights train-default`), on 6 clips and
+    one epoch: AdaBN, activations, two-headed training of the upper blocks only."""
+    from core.training.motion_curriculum import CurriculumRecipe, train_on_curriculum, training_clips
+    from core.weights.flow_stream import build_flow_i3d
+
+    recipe = CurriculumRecipe(clips=6, epochs=1, init="random")
+    model = build_flow_i3d("random", seed=3)
+    lower = model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
+    upper = model.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
+    steps = []
+    history = train_on_curriculum(model, training_clips(recipe), OpticalFlowComputer("dis", workers=1), recipe,
+                                  progress=lambda done, total: steps.append((done, total)))
+    assert set(history) >= {"camera_accuracy", "objects_accuracy", "loss"} and len(history["loss"]) == 1
+    np.testing.assert_array_equal(model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0], lower)
+    assert not np.array_equal(model.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0], upper)
+    assert steps[-1] == (7, 7) and [done for done, _ in steps] == list(range(1, 8))  # 6 clips, then 1 epoch
+
+
+def test_an_object_motion_dataset_is_written_as_class_folders_of_videos(tmp_path):
+    from core.app.workspace import Workspace, motions_dataset
+    from core.features.folders import DatasetError, find_sequences
+    from core.training.curriculum import ensure_object_motion_dataset, write_object_motion_dataset
+    from core.video.decode import probe_video
+
+    paths = write_object_motion_dataset(tmp_path / "set", ["left", "grow"], scenes=2, num_frames=6, size=96)
+    assert sorted(p.relative_to(tmp_path / "set").as_posix() for p in paths) == [
+        "grow/grow_s0.mp4", "grow/grow_s1.mp4", "left/left_s0.mp4", "left/left_s1.mp4"]
+    assert probe_video(paths[0]).frame_count == 6
+    assert sorted({s.label for s in find_sequences(tmp_path / "set")}) == ["grow", "left"]
+    with pytest.raises(DatasetError, match="at least two motions"):
+        ensure_object_motion_dataset(tmp_path / "bad", ["left", "fly"])
+    workspace = Workspace(tmp_path / "ws")
+    objects = motions_dataset(["right", "left"], 2, 17, kind="object_motions")
+    assert objects["motions"] == ["left", "right"]
+    assert workspace.dataset_dir(objects) != workspace.dataset_dir(motions_dataset(["pan_left", "pan_right"], 2, 17))
+    assert workspace.dataset_dir(objects).name.startswith("objects-2x2-f17-")
