@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import DFEError
-from core.app.jobs import JobRunner
+from core.app.jobs import JobRunner, JobStore
 
 
 
@@ -102,3 +102,61 @@ def test_jobs_orphaned_by_a_stopped_server_are_marked_failed(runner, tmp_path):
     state.status = "running"
     runner._write(state)
     assert "interrupted" in JobRunner(tmp_path, kinds).get(state.id).message
+
+
+SERVER = """
+import sys, time
+sys.path[:0] = [sys.argv[3], sys.argv[4]]
+from core.app.jobs import JobRunner, JobStore
+from test_jobs import kinds
+runner = JobRunner(sys.argv[1], kinds)
+print(runner.submit("block", {"gate": sys.argv[2]}).id, flush=True)
+time.sleep(600)
+"""
+
+
+def pool_workers(parent: int) -> list[int]:
+    """Live processes whose parent is `parent` and that are multiprocessing pool workers."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z" and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
+def test_a_killed_server_leaves_no_worker_behind_and_its_job_is_marked_interrupted(tmp_path):
+    import subprocess
+    import sys
+    tests = Path(__file__).parent
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(tmp_path / "jobs"), str(tmp_path / "never"),
+                               str(tests.parent), str(tests)], stdout=subprocess.PIPE, text=True)
+    try:
+        job_id = server.stdout.readline().strip()
+        store = JobStore(tmp_path / "jobs")  # reads state, starts nothing
+        deadline = time.monotonic() + 120
+        while store.get(job_id).status != "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = pool_workers(server.pid)
+        assert store.get(job_id).status == "running" and len(workers) == 1
+    finally:
+        server.kill()
+        server.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers), "the job worker outlived its SIGKILLed server"
+    assert store.get(job_id).status == "running"  # the dead worker wrote nothing after its server died
+    assert "interrupted" in JobRunner(tmp_path / "jobs", kinds).get(job_id).message

@@ -12,7 +12,8 @@ One worker process (spawned at the first submission) runs jobs in order: models 
 from one job to the next. Job kinds come from a factory, a module-level function given to the
 runner, called once in the worker with the runner's arguments: it returns
 `{kind: function(params, progress) -> result dict}`.
-If the worker dies (killed, out of memory), its job is marked failed and the next job gets a new one.
+If the worker dies (killed, out of memory), its job is marked failed and the next job gets a new one;
+if the runner's process dies (even by SIGKILL), its worker exits within a second.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any, Callable
 
 from core.common.clock import utc_iso, utc_stamp
 from core.common.atomic import write_json_atomic
-from core.common.process import configure_process
+from core.common.process import configure_process, exit_with_parent
 from core.errors import DFEError, JobTimeoutError
 
 JobFunction = Callable[[dict[str, Any], Callable[[int, int | None, str], None]], dict[str, Any]]
@@ -111,8 +112,10 @@ class JobStore:
 _worker_kinds: dict[str, JobFunction] = {}
 
 
-def _load_kinds(factory: KindsFactory, args: tuple) -> None:
-    """Worker process initializer: the process's settings, then the job kinds, once."""
+def _load_kinds(parent_pid: int, factory: KindsFactory, args: tuple) -> None:
+    """Worker process initializer: die with the runner's process, the process's settings, then the
+    job kinds, once."""
+    exit_with_parent(parent_pid)
     configure_process()
     _worker_kinds.update(factory(*args))
 
@@ -174,7 +177,7 @@ class JobRunner(JobStore):
             self._write(state)
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"),
-                                                 initializer=_load_kinds, initargs=self._factory)
+                                                 initializer=_load_kinds, initargs=(os.getpid(), *self._factory))
             pool = self._pool
             future = pool.submit(_run_job, str(self.root), state.id)
         future.add_done_callback(lambda done: self._after(state.id, done, pool))

@@ -15,6 +15,7 @@ as failed. Deaths are therefore never blamed on a video that merely ran beside t
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -24,13 +25,14 @@ from typing import Iterator
 from core.batch.inputs import BatchItem
 from core.batch.records import BatchSpec, VideoResult
 from core.batch.worker import BatchWorker, describe_error
-from core.common.process import available_cpus
+from core.common.process import available_cpus, exit_with_parent
 
 _worker: BatchWorker | None = None  # this pool process's worker
 
 
-def _start_worker(spec: BatchSpec) -> None:
+def _start_worker(parent_pid: int, spec: BatchSpec) -> None:
     global _worker
+    exit_with_parent(parent_pid)
     _worker = BatchWorker(spec)
 
 
@@ -86,7 +88,8 @@ class LocalEngine:
         context = multiprocessing.get_context("spawn")
         running: dict[Future, BatchItem] = {}
         alone = False  # a suspect is running and nothing else may start
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(spec,)) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                 initargs=(os.getpid(), spec)) as pool:
             try:
                 while pending or suspects or running:
                     if suspects and not running:

@@ -8,6 +8,9 @@ them; each entry point calls `configure_process` once, before any work starts.
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 
 import cv2
 
@@ -28,3 +31,22 @@ def configure_process(opencv_threads: int = 1) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     cv2.setNumThreads(opencv_threads)
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
+def exit_with_parent(parent_pid: int, interval_s: float = 0.5) -> threading.Thread:
+    """In a worker process: kill this process within `interval_s` of `parent_pid` dying (a SIGKILLed
+    server or batch driver must not leave its workers running, idle and holding memory for good).
+
+    A daemon thread watches the parent id: when the parent dies, the worker is handed to another
+    process (init or a subreaper) and its parent id changes. (Linux' PR_SET_PDEATHSIG is not used: it
+    fires when the *thread* that started the worker ends, and pool workers are started from
+    short-lived threads.)
+    """
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval_s)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    watcher = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    watcher.start()
+    return watcher
