@@ -120,3 +120,24 @@ def test_a_refused_upload_names_the_users_file_not_a_temporary_one(tmp_path):
         Workspace(tmp_path).add_video("holiday.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
     assert str(refused.value).startswith("holiday.mp4: ") and ".upload" not in str(refused.value)
     assert "holiday.mp4 looks like a video container but cannot be decoded" in str(refused.value)
+
+
+def test_starting_the_runner_removes_what_killed_jobs_and_uploads_left(tmp_path):
+    from core.app.runner import workspace_runner
+
+    workspace = Workspace(tmp_path / "ws")
+    kept = [workspace.videos_dir / "clip.mp4", workspace.flow_dir("dis") / "clip.mp4.npy",
+            workspace.features_dir / ".hidden-but-not-temporary.json"]
+    leftovers = [workspace.flow_dir("dis") / ".clip.mp4.1a2b3c4d.tmp.npy",
+                 workspace.features_dir / ".tmp-1a2b3c4d-clip.mp4.npy",
+                 workspace.videos_dir / ".upload-0123abcd" / "clip.mp4",
+                 workspace.flow_dir("tvl1") / ".clip.mp4.1a2b3c4d.tmp" / "frame_0001.jpg"]
+    for path in kept + leftovers:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    runner = workspace_runner(workspace, tmp_path / "models")
+    runner.close()
+    assert all(path.exists() for path in kept)
+    assert not any(path.exists() for path in leftovers)
+    assert not (workspace.videos_dir / ".upload-0123abcd").exists()
+    assert not (workspace.flow_dir("tvl1") / ".clip.mp4.1a2b3c4d.tmp").exists()

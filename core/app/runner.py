@@ -18,5 +18,7 @@ def worker_job_kinds(workspace_root: str, model_dir: str) -> dict[str, JobFuncti
 
 
 def workspace_runner(workspace: Workspace, model_dir: str | os.PathLike) -> JobRunner:
-    """The job runner of `workspace`, with the registry at `model_dir`."""
+    """The job runner of `workspace`, with the registry at `model_dir`. Starting it marks the jobs a
+    previous server left running as interrupted and removes the half-written files they left."""
+    workspace.remove_leftovers()
     return JobRunner(workspace.jobs_dir, worker_job_kinds, str(workspace.root), str(model_dir))

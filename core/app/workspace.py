@@ -220,6 +220,25 @@ class Workspace:
         path.write_bytes(data)
         return path
 
+    def remove_leftovers(self) -> list[Path]:
+        """Remove what killed jobs and uploads left half-written anywhere in the workspace: the hidden
+        temporary files and folders of atomic writes (`.tmp-*`, `.<name>.<id>.tmp[.npy]`) and upload
+        staging folders (`.upload-*`). Only safe while no job or upload is under way: the runner calls
+        it once as it starts, when the previous server's workers are gone. Returns what it removed."""
+        removed = []
+        for path in sorted(self.root.rglob(".*"), key=lambda p: len(p.parts)):
+            name = path.name
+            if not (name.startswith((".tmp-", ".upload-")) or name.endswith((".tmp", ".tmp.npy"))):
+                continue
+            if any(parent in removed for parent in path.parents):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+        return removed
+
     def delete_video(self, video: Path) -> None:
         """Delete a video and everything derived from it (flow of every method, previews, features,
         gallery views)."""
