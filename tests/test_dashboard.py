@@ -264,3 +264,14 @@ def test_evaluate_page_warns_about_an_unreadable_report(workspace_dir, registry_
     assert not app.exception
     assert any("unreadable report motions-3x2-f17-abc123 / v1-dis-T16" in w.value for w in app.warning)
     assert any("No evaluation yet" in i.value for i in app.info)
+
+
+def test_no_page_prints_the_server_s_paths(workspace_dir, registry_dir, monkeypatch):
+    """Users of a shared server see their data, not where the server keeps it."""
+    monkeypatch.setenv("DFE_MODEL_DIR", str(registry_dir))
+    for page in ("library.py", "upload.py", "models.py"):
+        app = open_page(page)
+        shown = " ".join(str(e.value) for kind in ("markdown", "caption", "text", "code", "info", "success")
+                         for e in getattr(app, kind))
+        assert not app.exception and shown, page
+        assert str(workspace_dir) not in shown and str(registry_dir) not in shown, page

@@ -30,7 +30,7 @@ st.caption("Every video in the workspace and what has been computed for it. An e
 
 videos = workspace().videos()
 follow_running_jobs()
-st.write(f"**{len(videos)} video(s)** in `{workspace().root}`")
+st.write(f"**{len(videos)} video(s)** in the workspace")
 for video in videos:
     with st.container(border=True):
         thumbnail, details, actions = st.columns([1, 3, 1])

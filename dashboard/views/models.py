@@ -158,7 +158,7 @@ def fine_tune_form(registry: ModelRegistry, versions: list[str]) -> dict:
 
 registry = configured_registry()
 st.title("Model versions")
-st.caption(f"The registry in `{registry.root.parent}` ({registry.model_name}). Every version keeps its weights, "
+st.caption(f"The model registry ({registry.model_name}). Every version keeps its weights, "
            "metadata and a sha256 of each file; deleted versions are never reused.")
 if "models_message" in st.session_state:
     st.success(st.session_state.pop("models_message"))

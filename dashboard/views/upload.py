@@ -11,8 +11,9 @@ from dashboard.common import workspace
 limit_mb = st.get_option("server.maxUploadSize")
 st.title("Upload")
 st.write(f"Drop one or many videos ({', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)}), up to "
-         f"**{limit_mb} MB** each (set in `.streamlit/config.toml`). Each file is checked (it must "
-         "decode and have at least two frames) and copied to the workspace at once.")
+         f"**{limit_mb} MB** each (the server's limit, `DFE_MAX_UPLOAD_MB`; a larger file is refused by the "
+         "uploader below). Each file is checked (it must decode and have at least two frames) and copied "
+         "to the workspace at once.")
 
 files = st.file_uploader("Videos", type=[e.lstrip(".") for e in VIDEO_EXTENSIONS], accept_multiple_files=True)
 handled = st.session_state.setdefault("uploaded", {})
