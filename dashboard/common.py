@@ -25,7 +25,7 @@ def _workspace(root: str, model_dir: str, demo_results: bool) -> Workspace:
     demo = workspace.ensure_demo_video()
     if demo is not None and demo_results:
         for kind, request in DEMO_JOBS:
-            _runner(root, model_dir).submit(kind, {"video": demo.name, **request})
+            runner().submit(kind, {"video": demo.name, **request})
     return workspace
 
 
@@ -37,15 +37,15 @@ def workspace() -> Workspace:
 
 
 @st.cache_resource
-def _runner(root: str, model_dir: str):
-    return workspace_runner(Workspace(root), model_dir)
+def _runner(root: str, model_dir: str, workers: int):
+    return workspace_runner(Workspace(root), model_dir, workers)
 
 
 def runner():
     """The one job runner of this server process (jobs survive reruns, page switches, reloads); its
     worker process loads each model version once and keeps it for the next jobs."""
     settings = load_settings()
-    return _runner(str(settings.workspace), str(settings.model_dir))
+    return _runner(str(settings.workspace), str(settings.model_dir), settings.workers)
 
 
 def video_picker(label: str = "Video", key: str = "video"):
@@ -90,6 +90,9 @@ def follow_job(kind: str, request: dict, failure: str) -> None:
             return
         if not job.finished:
             st.progress(job.fraction, text=_progress_text(job))
+            cancel_button(job)
+        elif job.status == "cancelled":
+            st.info(f"Cancelled ({job.message}).")
         elif job.status == "failed":
             st.error(f"{failure}: {job.message}")
         elif st.session_state.get(done_key) != job.id:
@@ -97,6 +100,12 @@ def follow_job(kind: str, request: dict, failure: str) -> None:
             st.rerun(scope="app")
 
     progress()
+
+
+def cancel_button(job) -> None:
+    """A button that cancels `job` (queued or running)."""
+    if st.button("Cancel", key=f"cancel-{job.id}", help="stop this job; nothing it was writing is kept"):
+        runner().cancel(job.id)
 
 
 def _progress_text(job) -> str:
@@ -112,6 +121,7 @@ def follow_running_jobs() -> None:
         running = [job for job in runner().list() if not job.finished]
         for job in running:
             st.progress(job.fraction, text=f"{job.kind} {job.params.get('video', '')} - {_progress_text(job)}")
+            cancel_button(job)
         if st.session_state.get("jobs-were-running") and not running:
             st.session_state["jobs-were-running"] = False
             st.rerun(scope="app")

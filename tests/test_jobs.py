@@ -39,9 +39,23 @@ def blocking(params, progress):
     return {"ok": True}
 
 
+def writing(params, progress):
+    """Writes `params["target"]` atomically, reporting progress until `params["gate"]` exists."""
+    from core.common.atomic import atomic_path
+    with atomic_path(params["target"]) as tmp:
+        tmp.write_bytes(b"half")
+        tick = 0
+        while not Path(params["gate"]).exists():
+            tick += 1
+            progress(tick, None, "writing")
+            time.sleep(0.02)
+    return {"ok": True}
+
+
 def kinds(prefix: str = "") -> dict:
     """The job kinds of these tests, built in the worker process (which imports this module)."""
-    return {f"{prefix}count": counting, f"{prefix}fail": failing, f"{prefix}bug": buggy, f"{prefix}block": blocking}
+    return {f"{prefix}count": counting, f"{prefix}fail": failing, f"{prefix}bug": buggy, f"{prefix}block": blocking,
+            f"{prefix}write": writing}
 
 
 @pytest.fixture()
@@ -160,3 +174,39 @@ def test_a_killed_server_leaves_no_worker_behind_and_its_job_is_marked_interrupt
     assert not any(alive(pid) for pid in workers), "the job worker outlived its SIGKILLed server"
     assert store.get(job_id).status == "running"  # the dead worker wrote nothing after its server died
     assert "interrupted" in JobRunner(tmp_path / "jobs", kinds).get(job_id).message
+
+
+def test_a_short_job_runs_beside_a_long_one_and_jobs_can_be_cancelled(tmp_path):
+    runner = JobRunner(tmp_path / "jobs", kinds, workers=2)
+    try:
+        target = tmp_path / "out.bin"
+        long = runner.submit("write", {"gate": str(tmp_path / "never"), "target": str(target)})
+        short = runner.wait(runner.submit("count", {"n": 3}).id, timeout=60)
+        assert short.status == "done" and runner.get(long.id).status == "running"
+        started = time.monotonic()
+        runner.cancel(long.id)
+        cancelled = runner.wait(long.id, timeout=10)
+        assert cancelled.status == "cancelled" and time.monotonic() - started < 5
+        assert not target.exists() and not list(tmp_path.glob(".tmp-*"))  # nothing half-written kept
+        again = runner.submit("write", {"gate": str(tmp_path / "never"), "target": str(target)})
+        assert again.id != long.id  # a cancelled job is not reused for the same request
+        runner.cancel(again.id)
+        runner.wait(again.id, timeout=10)
+    finally:
+        runner.close()
+
+
+def test_a_queued_job_cancelled_never_runs(tmp_path):
+    runner = JobRunner(tmp_path / "jobs", kinds, workers=1)
+    try:
+        gate = tmp_path / "gate"
+        blocker = runner.submit("block", {"gate": str(gate)})
+        queued = runner.submit("count", {"n": 2})
+        assert runner.cancel(queued.id).status == "cancelled" == runner.get(queued.id).status  # at once
+        gate.touch()
+        assert runner.wait(blocker.id).status == "done"
+        runner.wait(runner.submit("count", {"n": 1}).id)  # the worker has passed the cancelled job by now
+        assert runner.get(queued.id).status == "cancelled" and runner.get(queued.id).result == {}
+    finally:
+        gate.touch()  # close() waits for a running job
+        runner.close()

@@ -77,3 +77,17 @@ def test_setting_values_of_the_wrong_type_name_the_setting():
         comma_list("1, x", int, "channels")
     with pytest.raises(ConfigError, match="at least one"):
         comma_list(" , ", str, "tags")
+
+
+def test_job_workers_come_from_the_setting_or_from_cpus_and_memory(monkeypatch):
+    from core.app.settings import auto_job_workers
+    assert auto_job_workers(cpus=2, memory_gb=24) == 2  # this project's CI machine
+    assert auto_job_workers(cpus=16, memory_gb=8) == 2  # memory-bound: 2 GB per worker, half the memory
+    assert auto_job_workers(cpus=1, memory_gb=2) == 1 and auto_job_workers(cpus=64, memory_gb=512) == 4
+    monkeypatch.delenv("DFE_JOB_WORKERS", raising=False)
+    assert load_settings().job_workers == 0 and load_settings().workers == auto_job_workers()
+    monkeypatch.setenv("DFE_JOB_WORKERS", "3")
+    assert load_settings().workers == 3
+    monkeypatch.setenv("DFE_JOB_WORKERS", "many")
+    with pytest.raises(ConfigError, match="job_workers"):
+        load_settings()

@@ -8,8 +8,10 @@ tenfold) a model being built or trained in a thread of the server. Its state (`q
 the worker, so any page (or another user) can show them after a reload. Submitting a job identical
 to one still queued or running returns that job instead of starting a second one.
 
-One worker process (spawned at the first submission) runs jobs in order: models stay loaded in it
-from one job to the next. Job kinds come from a factory, a module-level function given to the
+A pool of `workers` processes (spawned as jobs need them) runs the jobs, so a short job does not wait
+behind a long one while a worker is free; models stay loaded in a worker from one job to the next.
+A queued or running job can be cancelled (`cancel`): a running one stops at its next progress report
+(its atomic writes leave no partial files) and is marked `cancelled`; a queued one never starts. Job kinds come from a factory, a module-level function given to the
 runner, called once in the worker with the runner's arguments: it returns
 `{kind: function(params, progress) -> result dict}`.
 If the worker dies (killed, out of memory), its job is marked failed and the next job gets a new one;
@@ -39,6 +41,11 @@ from core.errors import DFEError, JobTimeoutError
 JobFunction = Callable[[dict[str, Any], Callable[[int, int | None, str], None]], dict[str, Any]]
 KindsFactory = Callable[..., dict[str, JobFunction]]
 ACTIVE = ("queued", "running")
+CANCEL_FLAG = "cancel"
+
+
+class JobCancelledError(DFEError):
+    """Raised inside a job (from its progress callback) when someone cancelled it."""
 
 
 @dataclass
@@ -103,6 +110,9 @@ class JobStore:
                 continue
         return sorted(states, key=lambda s: (s.created, s.id), reverse=True)
 
+    def cancel_requested(self, job_id: str) -> bool:
+        return (self.root / job_id / CANCEL_FLAG).exists()
+
     def find(self, kind: str, params: dict[str, Any]) -> JobState | None:
         """The newest job with this kind and these parameters, if any."""
         key = job_key(kind, params)
@@ -124,6 +134,10 @@ def _run_job(root: str, job_id: str) -> None:
     """In the worker process: run one job, keeping its state file up to date."""
     store = JobStore(root)
     state = store.get(job_id)
+    if store.cancel_requested(job_id):
+        state.status, state.message = "cancelled", "cancelled before it started"
+        store._write(state)
+        return
     state.status = "running"
     store._write(state)
     last_write = 0.0
@@ -133,6 +147,8 @@ def _run_job(root: str, job_id: str) -> None:
         state.done, state.total, state.stage = done, total, stage or state.stage
         if time.monotonic() - last_write > 0.25 or (total and done >= total):
             last_write = time.monotonic()
+            if store.cancel_requested(job_id):
+                raise JobCancelledError("cancelled")
             store._write(state)
 
     try:
@@ -140,6 +156,8 @@ def _run_job(root: str, job_id: str) -> None:
             raise DFEError(f"unknown job kind {state.kind!r}; known: {', '.join(_worker_kinds)}")
         state.result = _worker_kinds[state.kind](state.params, progress)
         state.status, state.message = "done", ""
+    except JobCancelledError:
+        state.status, state.message = "cancelled", "cancelled while it ran; nothing it was writing was kept"
     except DFEError as error:
         state.status, state.message = "failed", str(error)
     except Exception as error:  # a bug: keep the details for the log, show one line
@@ -150,18 +168,21 @@ def _run_job(root: str, job_id: str) -> None:
 
 
 class JobRunner(JobStore):
-    """Runs jobs in one worker process; state under `root` (see module docstring).
+    """Runs jobs in a pool of worker processes; state under `root` (see module docstring).
 
     Args:
         root: the jobs folder (e.g. `<workspace>/jobs`).
         kinds_factory: a module-level function (the worker imports it by name) returning
             `{kind: function(params, progress) -> dict}`; `progress(done, total, stage)`.
         factory_args: plain values (strings, numbers) passed to the factory in the worker.
+        workers: the most worker processes at once (each loads its own models).
     """
 
-    def __init__(self, root: str | os.PathLike, kinds_factory: KindsFactory, *factory_args: Any) -> None:
+    def __init__(self, root: str | os.PathLike, kinds_factory: KindsFactory, *factory_args: Any,
+                 workers: int = 1) -> None:
         super().__init__(root)
         self._factory = (kinds_factory, factory_args)
+        self._workers = max(1, int(workers))
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._mark_orphans_failed()
@@ -176,7 +197,7 @@ class JobRunner(JobStore):
                              created=utc_iso())
             self._write(state)
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"),
+                self._pool = ProcessPoolExecutor(self._workers, multiprocessing.get_context("spawn"),
                                                  initializer=_load_kinds, initargs=(os.getpid(), *self._factory))
             pool = self._pool
             future = pool.submit(_run_job, str(self.root), state.id)
@@ -196,6 +217,17 @@ class JobRunner(JobStore):
             state.status = "failed"
             state.message = f"the job worker stopped ({type(error).__name__}: {error}); start the job again"
             self._write(state)
+
+    def cancel(self, job_id: str) -> JobState:
+        """Ask a queued or running job to stop (see module docstring); returns its state now. A job
+        that already finished is left as it is."""
+        state = self.get(job_id)
+        if not state.finished:
+            (self.root / job_id / CANCEL_FLAG).touch()
+        if state.status == "queued":  # shown at once; the worker that picks it up ends it without running it
+            state.status, state.message = "cancelled", "cancelled before it started"
+            self._write(state)
+        return state
 
     def wait(self, job_id: str, timeout: float = 600.0) -> JobState:
         """Block until the job is finished (for scripts and tests)."""

@@ -4,6 +4,8 @@
 - `model_dir` (env `DFE_MODEL_DIR`): the model registry's base folder.
 - `demo_results` (env `DFE_DEMO_RESULTS`, true/false): a new workspace gets the demo video's flow and
   features computed in the background, so a first-time user sees results at once.
+- `job_workers` (env `DFE_JOB_WORKERS`): the dashboard's job worker processes, so a short job need
+  not wait behind a long one; 0 (default) chooses from the CPUs and memory (`auto_job_workers`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from core.common.paths import CONFIG_DIR
+from core.common.process import available_cpus
 from core.common.values import as_type
 from core.errors import ConfigError
 
@@ -27,9 +30,26 @@ class AppSettings:
     workspace: Path = Path("workspace")
     model_dir: Path = Path("results/model_checkpoints")
     demo_results: bool = True
+    job_workers: int = 0
+
+    @property
+    def workers(self) -> int:
+        """`job_workers`, or the automatic choice when it is 0."""
+        return self.job_workers if self.job_workers > 0 else auto_job_workers()
 
 
-_ENVIRONMENT = {"workspace": "DFE_WORKSPACE", "model_dir": "DFE_MODEL_DIR", "demo_results": "DFE_DEMO_RESULTS"}
+_ENVIRONMENT = {"workspace": "DFE_WORKSPACE", "model_dir": "DFE_MODEL_DIR", "demo_results": "DFE_DEMO_RESULTS",
+                "job_workers": "DFE_JOB_WORKERS"}
+WORKER_MEMORY_GB = 2.0  # what one job worker may take (TensorFlow, an I3D, a video's flow)
+
+
+def auto_job_workers(cpus: int | None = None, memory_gb: float | None = None, max_workers: int = 4) -> int:
+    """Job workers for a machine (default: this one): one per CPU, as many as memory holds at
+    WORKER_MEMORY_GB each (half the memory left to the rest), at most `max_workers`, at least 1."""
+    cpus = available_cpus() if cpus is None else cpus
+    if memory_gb is None:
+        memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    return max(1, min(cpus, int(memory_gb / 2 / WORKER_MEMORY_GB), max_workers))
 
 
 def load_settings(config_path: str | os.PathLike | None = None) -> AppSettings:
