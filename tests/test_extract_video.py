@@ -168,3 +168,20 @@ def test_outputs_named_after_a_file_name_keep_the_whole_name(extractor, demo_vid
     result = extractor.extract_video(demo_video, output_dir=tmp_path, name="clip.mp4")
     assert (tmp_path / "flow" / "clip.mp4.npy").is_file() and result.name == "clip.mp4"
     np.testing.assert_array_equal(read_features(tmp_path, "clip.mp4").features, result.features)
+
+
+def test_a_probe_the_caller_already_made_is_not_made_again(extractor, demo_video, monkeypatch):
+    from core.video.decode import probe_video
+    probes = []
+
+    def counted(*args, **kwargs):  # the real probe, counted on its way
+        probes.append(args[0])
+        return probe_video(*args, **kwargs)
+
+    monkeypatch.setattr(core.flow.pipeline, "probe_video", counted)
+    info = probe_video(demo_video)
+    with_info = extractor.extract_video(demo_video, info=info)
+    assert probes == []
+    without = extractor.extract_video(demo_video)
+    assert probes == [demo_video]
+    np.testing.assert_array_equal(with_info.features, without.features)

@@ -131,9 +131,9 @@ class BatchWorker:
         tmp = final.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{item.folder}")
         try:
             tmp.mkdir(parents=True)
-            duration = probe_video(item.path).duration_s
+            info = probe_video(item.path)
             self._extractor.extract_video(item.path, output_dir=tmp, flow_job=spec.flow_job(),
-                                          flow_storage=spec.storage_for(duration))
+                                          flow_storage=spec.storage_for(info.duration_s), info=info)
             record = {"key": item.key, "input": source, "job": job, "outputs": list_outputs(tmp),
                       "timing": {"started": utc_iso(started), "seconds": round(time.time() - started, 3)},
                       "worker": self.name}

@@ -36,6 +36,7 @@ from core.features.rgb_stream import RGBStream, rgb_frame, top_k
 from core.registry.serializer import ModelSerializer
 from core.features.sequences import Window, cut_window, make_windows, preprocess_flow
 from core.features.streaming import BatchedForward, WindowCutter
+from core.video.decode import VideoInfo
 
 
 class DeviceError(DFEError):
@@ -204,7 +205,8 @@ class DynamicFeatureExtractor:
     def extract_video(self, video_path: str | os.PathLike, output_dir: str | os.PathLike | None = None,
                       flow_dir: str | os.PathLike | None = None, progress: ProgressCallback = no_progress,
                       flow_progress: ProgressCallback = no_progress, flow_job: FlowJob | None = None,
-                      flow_storage: str | None = None, name: str | None = None) -> FeatureSet:
+                      flow_storage: str | None = None, name: str | None = None,
+                      info: VideoInfo | None = None) -> FeatureSet:
         """Per-window features of a video, in one pass: the video is decoded once, flow (I3D
         convention, `flow.method`) is computed pair by pair, and each window goes through I3D as soon
         as its flow is there; the RGB stream (`model.rgb`) takes its frames from the same decode.
@@ -215,7 +217,8 @@ class DynamicFeatureExtractor:
         `core.features.store`) and a re-run with the same settings returns them without recomputing.
         `flow_job` replaces the config's flow settings (e.g. method parameters, or fewer threads per
         video in a batch). The flow and the features are called `name` (default: the video's stem).
-        Memory stays flat in the video's length.
+        `info`: the video's `probe_video` result if the caller has it. Memory stays flat in the
+        video's length.
         """
         video_path = Path(video_path)
         storage = flow_storage or self.config.flow.storage
@@ -224,7 +227,7 @@ class DynamicFeatureExtractor:
         job = flow_job or FlowJob(method=self.config.flow.method, i3d=True, target_fps=self.config.flow.fps)
         name = name or video_path.stem
         flow = VideoFlow(video_path, replace(job, format=storage if storage != "none" else job.format),
-                         flow_dir if storage != "none" else None, name=name)
+                         flow_dir if storage != "none" else None, name=name, info=info)
         source = flow.record.source
         settings = {**self.settings(), "flow": flow.record.settings() | {"source": None},
                     "video": {"size": source.size, "mtime_ns": source.mtime_ns}}

@@ -23,7 +23,8 @@ from core.flow.formats import NpyStreamWriter, write_flo, write_jpeg_pair
 from core.flow.store import (FLOW_FORMATS, FlowRecord, SourceFingerprint, data_path, find_complete, load_flow,
                              remove_other_formats, write_record)
 from core.common.progress import ProgressCallback, no_progress
-from core.video.decode import I3D_FLOW_TRANSFORM, VIDEO_EXTENSIONS, iter_frames, probe_video, resampled_frame_count
+from core.video.decode import (I3D_FLOW_TRANSFORM, VIDEO_EXTENSIONS, VideoInfo, iter_frames, probe_video,
+                               resampled_frame_count)
 
 
 @dataclass(frozen=True)
@@ -90,18 +91,20 @@ class VideoFlow:
     pair and, with `output_dir`, stored as it goes (see `core.flow.store` for the layout).
 
     `record` says what the stream holds (fps, frame count, size, method) before it is read. The stored
-    flow is called `name` (default: the video's stem). Raises the video errors of `core.video` for
-    bad input, before anything is written.
+    flow is called `name` (default: the video's stem); `info` is the video's `probe_video` result if
+    the caller has it (saves a second probe). Raises the video errors of `core.video` for bad input,
+    before anything is written.
     """
 
     def __init__(self, video_path: str | os.PathLike, job: FlowJob = FlowJob(),
                  output_dir: str | os.PathLike | None = None, overwrite: bool = False,
-                 computer: OpticalFlowComputer | None = None, name: str | None = None) -> None:
+                 computer: OpticalFlowComputer | None = None, name: str | None = None,
+                 info: VideoInfo | None = None) -> None:
         self.video = Path(video_path)
         self.name = name or self.video.stem  # what the stored flow is called
         self.job = job
         self.output_dir = Path(output_dir) if output_dir is not None else None
-        self.info = probe_video(self.video, min_frames=2)
+        self.info = info if info is not None and info.frame_count >= 2 else probe_video(self.video, min_frames=2)
         self.computer = computer or job.computer()
         transform = I3D_FLOW_TRANSFORM if job.i3d else None
         width, height = transform.output_size(self.info.width, self.info.height) if transform else \
