@@ -96,6 +96,10 @@ def test_a_user_goes_from_upload_to_a_new_model_version(server, page, registry_d
     open_page(page, "Upload", "Upload")
     page.locator("input[type=file]").set_input_files(str(clip))
     page.get_by_text("street_clip.mp4").first.wait_for()
+    copy = tmp_path / "same clip again.mp4"
+    copy.write_bytes(clip.read_bytes())
+    page.locator("input[type=file]").set_input_files(str(copy))  # the same bytes under another name
+    page.get_by_text("is already in the workspace as street_clip.mp4").wait_for()
     shoot(page, "2_upload")
 
     open_page(page, "Optical flow", "Optical flow")

@@ -141,3 +141,14 @@ def test_starting_the_runner_removes_what_killed_jobs_and_uploads_left(tmp_path)
     assert not any(path.exists() for path in leftovers)
     assert not (workspace.videos_dir / ".upload-0123abcd").exists()
     assert not (workspace.flow_dir("tvl1") / ".clip.mp4.1a2b3c4d.tmp").exists()
+
+
+def test_an_upload_of_a_video_already_here_is_found_by_its_content(tmp_path, demo_video):
+    workspace = Workspace(tmp_path)
+    data = demo_video.read_bytes()
+    assert workspace.same_content(data) is None
+    kept = workspace.add_video("first.mp4", data)
+    assert workspace.same_content(data) == kept
+    changed = bytearray(data)
+    changed[-1] ^= 0xFF  # same size, other bytes
+    assert workspace.same_content(bytes(changed)) is None

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from core.common.atomic import sha256_of
 from core.errors import DFEError
 from core.features.store import feature_paths
 from core.flow.methods import FLOW_METHODS
@@ -198,6 +199,17 @@ class Workspace:
             raise UploadError(f"{name}: {error}") from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def same_content(self, data: bytes) -> Path | None:
+        """The workspace video whose bytes are `data` (same size, then same sha256), if any: an
+        upload of a file that is already here can be offered as the existing video."""
+        digest = None
+        for video in self.videos():
+            if video.stat().st_size == len(data):
+                digest = digest or hashlib.sha256(data).hexdigest()
+                if sha256_of(video) == digest:
+                    return video
+        return None
 
     def _link_unused(self, staging: Path, clean: str) -> Path:
         """Hard-link `staging` into the videos folder as `clean`, or `<stem>_<n><suffix>` for the first

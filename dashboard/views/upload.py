@@ -20,8 +20,14 @@ handled = st.session_state.setdefault("uploaded", {})
 for file in files or []:
     if file.file_id not in handled:
         try:
-            path = workspace().add_video(file.name, file.getvalue())
-            handled[file.file_id] = ("ok", f"{file.name} added as {path.name}")
+            existing = workspace().same_content(file.getvalue())
+            if existing is not None:  # the same bytes are here already: their results too
+                path = existing
+                handled[file.file_id] = ("ok", f"{file.name} is already in the workspace as {path.name}; "
+                                               "the other pages open on it")
+            else:
+                path = workspace().add_video(file.name, file.getvalue())
+                handled[file.file_id] = ("ok", f"{file.name} added as {path.name}")
             st.session_state["selected_video"] = path.name  # the other pages open on the newest upload
         except UploadError as error:
             handled[file.file_id] = ("error", str(error))
