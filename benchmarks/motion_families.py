@@ -29,6 +29,7 @@ from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import clip_features, stack_preprocessed
 from core.training.curriculum import render_curriculum_clip
+from core.training.motion_dataset import rendered_flow
 from core.training.motion_families import family_scores, family_sets, preprocess_sets
 from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
 from core.video.decode import iter_frames
@@ -42,8 +43,7 @@ def reversed_inputs(clips, computer: OpticalFlowComputer) -> np.ndarray:
     """Each clip played backwards, flowed and preprocessed."""
     def flows():
         for clip in clips:
-            frames = render_curriculum_clip(clip)[::-1]
-            yield computer.compute_sequence([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+            yield rendered_flow(render_curriculum_clip(clip)[::-1], computer)
     return stack_preprocessed(flows(), len(clips))
 
 

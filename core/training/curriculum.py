@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 
 from core.flow.computer import OpticalFlowComputer
-from core.training.motion_dataset import (MOTIONS, camera_matrix, check_motion_choice, random_scene, shake_path,
-                                          write_once)
+from core.training.motion_dataset import (MOTIONS, camera_matrix, check_motion_choice, random_scene, rendered_flow,
+                                          shake_path, write_once)
 from core.training.photographs import PhotographsMissingError, load_photograph, photograph_paths
 from core.video.writer import write_video
 
@@ -204,8 +204,7 @@ def render_curriculum_clip(clip: CurriculumClip, num_frames: int = 17, size: int
 def curriculum_clip_flow(clip: CurriculumClip, computer: OpticalFlowComputer, num_frames: int = 17,
                          size: int = 224) -> np.ndarray:
     """Flow of a rendered clip, `[num_frames - 1, size, size, 2] float32` pixels."""
-    frames = render_curriculum_clip(clip, num_frames, size)
-    return computer.compute_sequence([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+    return rendered_flow(render_curriculum_clip(clip, num_frames, size), computer)
 
 
 def iter_curriculum_flows(clips: Sequence[CurriculumClip], computer: OpticalFlowComputer,

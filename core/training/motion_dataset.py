@@ -136,7 +136,11 @@ def render_clip(clip: MotionClip, num_frames: int = 17, size: int = 224,
 def clip_flow(clip: MotionClip, computer: OpticalFlowComputer, num_frames: int = 17, size: int = 224,
               scenes: Sequence[np.ndarray] | None = None) -> np.ndarray:
     """Flow of a rendered clip, `[num_frames - 1, size, size, 2] float32` pixels."""
-    frames = render_clip(clip, num_frames, size, scenes)
+    return rendered_flow(render_clip(clip, num_frames, size, scenes), computer)
+
+
+def rendered_flow(frames: np.ndarray, computer: OpticalFlowComputer) -> np.ndarray:
+    """Flow of rendered RGB frames `[T, H, W, 3] uint8` -> `[T - 1, H, W, 2] float32` pixels."""
     return computer.compute_sequence([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
 
 
