@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.registry.versions import MODEL_NAME, ModelRegistry
 from core.app.settings import load_settings
+from core.app.jobs import time_left
 from core.app.runner import workspace_runner
 from core.app.workspace import Workspace
 
@@ -93,7 +94,7 @@ def follow_job(kind: str, request: dict, failure: str) -> None:
             cancel_button(job)
         elif job.status == "cancelled":
             st.info(f"Cancelled ({job.message}).")
-        elif job.status == "failed":
+        elif job.status in ("failed", "interrupted"):
             st.error(f"{failure}: {job.message}")
         elif st.session_state.get(done_key) != job.id:
             st.session_state[done_key] = job.id
@@ -109,7 +110,27 @@ def cancel_button(job) -> None:
 
 
 def _progress_text(job) -> str:
-    return f"{job.stage or 'queued'}: {job.done}/{job.total or '?'}"
+    """`queued: 2nd in line` or `flow: 12/40 (30%), about 1 min left`."""
+    if job.status == "queued":
+        position = runner().queue_position(job.id)
+        return f"queued: {_ordinal(position)} in line" if position else "queued"
+    text = f"{job.stage or 'starting'}: {job.done}/{job.total or '?'}"
+    if job.total:
+        text += f" ({job.fraction:.0%})"
+    seconds = time_left(job)
+    return text if seconds is None else f"{text}, about {_duration(seconds)} left"
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def follow_running_jobs() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import DFEError
-from core.app.jobs import JobRunner, JobStore
+from core.app.jobs import JobRunner, JobState, JobStore, fair_order, time_left
 
 
 
@@ -52,10 +52,17 @@ def writing(params, progress):
     return {"ok": True}
 
 
+def logging(params, progress):
+    """Appends `params["name"]` to the file `params["log"]`: the order jobs ran in."""
+    with open(params["log"], "a") as log:
+        log.write(params["name"] + "\n")
+    return {}
+
+
 def kinds(prefix: str = "") -> dict:
     """The job kinds of these tests, built in the worker process (which imports this module)."""
     return {f"{prefix}count": counting, f"{prefix}fail": failing, f"{prefix}bug": buggy, f"{prefix}block": blocking,
-            f"{prefix}write": writing}
+            f"{prefix}write": writing, f"{prefix}log": logging}
 
 
 @pytest.fixture()
@@ -111,17 +118,18 @@ def test_a_dead_worker_fails_its_job_and_the_next_job_gets_a_new_one(runner, tmp
     assert runner.wait(runner.submit("count", {"n": 4}).id).result["sum"] == 10
 
 
-def test_jobs_orphaned_by_a_stopped_server_are_marked_failed(runner, tmp_path):
+def test_jobs_orphaned_by_a_stopped_server_are_marked_interrupted(runner, tmp_path):
     state = runner.get(runner.wait(runner.submit("count", {"n": 1}).id).id)
     state.status = "running"
     runner._write(state)
-    assert "interrupted" in JobRunner(tmp_path, kinds).get(state.id).message
+    again = JobRunner(tmp_path, kinds).get(state.id)
+    assert again.status == "interrupted" and "start it again" in again.message
 
 
 SERVER = """
 import sys, time
 sys.path[:0] = [sys.argv[3], sys.argv[4]]
-from core.app.jobs import JobRunner, JobStore
+from core.app.jobs import JobRunner, JobState, JobStore, fair_order, time_left
 from test_jobs import kinds
 runner = JobRunner(sys.argv[1], kinds)
 print(runner.submit("block", {"gate": sys.argv[2]}).id, flush=True)
@@ -129,8 +137,8 @@ time.sleep(600)
 """
 
 
-def pool_workers(parent: int) -> list[int]:
-    """Live processes whose parent is `parent` and that are multiprocessing pool workers."""
+def children(parent: int, command_part: bytes = b"") -> list[int]:
+    """Live processes whose parent is `parent` and whose command line holds `command_part`."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -138,9 +146,14 @@ def pool_workers(parent: int) -> list[int]:
             command = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == parent and fields[0] != "Z" and b"spawn_main" in command:
+        if int(fields[1]) == parent and fields[0] != "Z" and command_part in command:
             found.append(int(stat.parent.name))
     return found
+
+
+def pool_workers(parent: int) -> list[int]:
+    """Live multiprocessing pool workers of `parent`."""
+    return children(parent, b"spawn_main")
 
 
 def alive(pid: int) -> bool:
@@ -173,7 +186,7 @@ def test_a_killed_server_leaves_no_worker_behind_and_its_job_is_marked_interrupt
         time.sleep(0.05)
     assert not any(alive(pid) for pid in workers), "the job worker outlived its SIGKILLed server"
     assert store.get(job_id).status == "running"  # the dead worker wrote nothing after its server died
-    assert "interrupted" in JobRunner(tmp_path / "jobs", kinds).get(job_id).message
+    assert JobRunner(tmp_path / "jobs", kinds).get(job_id).status == "interrupted"
 
 
 def test_a_short_job_runs_beside_a_long_one_and_jobs_can_be_cancelled(tmp_path):
@@ -210,3 +223,110 @@ def test_a_queued_job_cancelled_never_runs(tmp_path):
     finally:
         gate.touch()  # close() waits for a running job
         runner.close()
+
+
+def queued(job_id: str, owner: str, created: str) -> JobState:
+    return JobState(job_id, "count", {}, job_id, owner=owner, created=created)
+
+
+def test_the_fair_queue_serves_users_in_turn_then_by_age():
+    a1, a2, a3 = (queued(f"a{i}", "ann", f"2026-01-01T00:00:0{i}") for i in (1, 2, 3))
+    b1 = queued("b1", "bob", "2026-01-01T00:00:05")
+    c1 = queued("c1", "cy", "2026-01-01T00:00:04")
+    # ann is first in line, then whoever has fewer jobs out: bob's and cy's one job before ann's second
+    assert [s.id for s in fair_order([a3, b1, a1, c1, a2], [])] == ["a1", "c1", "b1", "a2", "a3"]
+    # ann already has two jobs running: the others go first
+    assert [s.id for s in fair_order([a1, b1, c1], ["ann", "ann", "bob"])] == ["c1", "b1", "a1"]
+    # nothing running: whoever was served longest ago (or never) goes first
+    assert [s.id for s in fair_order([a1, a2, b1], [], {"ann": 7})] == ["b1", "a1", "a2"]
+    assert [s.id for s in fair_order([a1, b1, c1], [], {"ann": 7, "bob": 8, "cy": 9})] == ["a1", "b1", "c1"]
+
+
+def test_time_left_follows_the_pace_so_far():
+    state = JobState("j", "count", {}, "j", status="running", done=10, total=40, started="2026-01-01T00:00:00+00:00")
+    start = 1767225600.0  # 2026-01-01T00:00:00Z
+    assert time_left(state, now=start + 20) == pytest.approx(60.0)  # 10 items in 20 s: 30 more take 60 s
+    state.done = 0
+    assert time_left(state, now=start + 20) is None
+
+
+def test_a_user_s_one_job_does_not_wait_behind_another_user_s_many(tmp_path):
+    runner = JobRunner(tmp_path / "jobs", kinds, workers=1)
+    gate = tmp_path / "gate"
+    try:
+        log = tmp_path / "order.txt"
+        first = runner.submit("block", {"gate": str(gate)}, owner="ann")
+        ann = [runner.submit("log", {"log": str(log), "name": f"ann{i}"}, owner="ann") for i in (1, 2, 3)]
+        bob = runner.submit("log", {"log": str(log), "name": "bob"}, owner="bob")
+        assert [runner.queue_position(s.id) for s in [bob, *ann]] == [1, 2, 3, 4]
+        assert runner.queue_position(first.id) is None  # running, not waiting
+        gate.touch()
+        assert all(runner.wait(s.id).status == "done" for s in [first, bob, *ann])
+        assert log.read_text().split() == ["bob", "ann1", "ann2", "ann3"]
+    finally:
+        gate.touch()
+        runner.close()
+
+
+def test_stopping_the_server_interrupts_running_and_queued_jobs(tmp_path):
+    runner = JobRunner(tmp_path / "jobs", kinds, workers=1)
+    try:
+        target = tmp_path / "out.bin"
+        running = runner.submit("write", {"gate": str(tmp_path / "never"), "target": str(target)}, owner="ann")
+        waiting = runner.submit("count", {"n": 3}, owner="bob")
+        deadline = time.monotonic() + 60
+        while runner.get(running.id).status != "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        assert sorted(runner.interrupt_active()) == sorted([running.id, waiting.id])
+        assert runner.get(waiting.id).status == "interrupted"  # at once
+        stopped = runner.wait(running.id, timeout=10)
+        assert stopped.status == "interrupted" and time.monotonic() - started < 5
+        assert not target.exists() and runner.get(waiting.id).result == {}
+    finally:
+        runner.close()
+
+
+GRACEFUL_SERVER = """
+import signal, sys, time
+sys.path[:0] = [sys.argv[3], sys.argv[4]]
+from core.app.jobs import JobRunner
+from test_jobs import kinds
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # as Streamlit: stop serving, then exit normally
+runner = JobRunner(sys.argv[1], kinds)
+print(runner.submit("write", {"gate": sys.argv[2], "target": sys.argv[2] + ".out"}).id, flush=True)
+runner.submit("count", {"n": 2})
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
+def test_sigterm_interrupts_the_server_s_jobs_and_it_exits_within_the_grace_period(tmp_path):
+    import subprocess
+    import sys
+    tests = Path(__file__).parent
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "core.app.supervisor", "--grace_s", "8", "--", sys.executable, "-c", GRACEFUL_SERVER,
+         str(tmp_path / "workspace" / "jobs"), str(tmp_path / "never"), str(tests.parent), str(tests)],
+        cwd=tests.parent, env={**os.environ, "DFE_WORKSPACE": str(tmp_path / "workspace")},
+        stdout=subprocess.PIPE, text=True)
+    try:
+        job_id = supervisor.stdout.readline().strip()
+        store = JobStore(tmp_path / "workspace" / "jobs")
+        deadline = time.monotonic() + 120
+        while store.get(job_id).status != "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [server] = children(supervisor.pid)
+        workers = pool_workers(server)
+        assert store.get(job_id).status == "running" and workers
+        started = time.monotonic()
+        supervisor.terminate()
+        assert supervisor.wait(timeout=15) == 0
+        assert time.monotonic() - started < 8, "the server needed the SIGKILL: its running job did not stop"
+    finally:
+        supervisor.kill()
+    states = store.list()
+    assert [s.status for s in states] == ["interrupted", "interrupted"]  # the running job and the queued one
+    assert all("start it again" in s.message for s in states)
+    assert not (tmp_path / "never.out").exists() and not list(tmp_path.glob(".tmp-*"))
+    assert not any(alive(pid) for pid in workers + [server])

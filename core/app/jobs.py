@@ -10,12 +10,17 @@ to one still queued or running returns that job instead of starting a second one
 
 A pool of `workers` processes (spawned as jobs need them) runs the jobs, so a short job does not wait
 behind a long one while a worker is free; models stay loaded in a worker from one job to the next.
+Waiting jobs form a fair queue (`fair_order`): the next free worker takes the oldest job of the user
+with the fewest jobs running, so one user's ten submissions do not hold back another user's one;
+`queue_position` says where a waiting job stands and `time_left` estimates a running one's rest.
 A queued or running job can be cancelled (`cancel`): a running one stops at its next progress report
-(its atomic writes leave no partial files) and is marked `cancelled`; a queued one never starts. Job kinds come from a factory, a module-level function given to the
-runner, called once in the worker with the runner's arguments: it returns
-`{kind: function(params, progress) -> result dict}`.
+(its atomic writes leave no partial files) and is marked `cancelled`; a queued one never starts.
+Stopping the server (`interrupt_active`, on SIGTERM) does the same to every job, marking them
+`interrupted`. Job kinds come from a factory, a module-level function given to the runner, called
+once in the worker with the runner's arguments: it returns `{kind: function(params, progress) -> result dict}`.
 If the worker dies (killed, out of memory), its job is marked failed and the next job gets a new one;
-if the runner's process dies (even by SIGKILL), its worker exits within a second.
+if the runner's process dies (even by SIGKILL), its worker exits within a second and the next runner
+marks the job interrupted.
 """
 
 from __future__ import annotations
@@ -28,20 +33,23 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
 from core.common.clock import utc_iso, utc_stamp
-from core.common.atomic import write_json_atomic
+from core.common.atomic import atomic_path, write_json_atomic
 from core.common.process import configure_process, exit_with_parent
 from core.errors import DFEError, JobTimeoutError
 
 JobFunction = Callable[[dict[str, Any], Callable[[int, int | None, str], None]], dict[str, Any]]
 KindsFactory = Callable[..., dict[str, JobFunction]]
 ACTIVE = ("queued", "running")
-CANCEL_FLAG = "cancel"
+CANCEL_FLAG = "cancel"  # in a job's folder: stop it; holds the reason, "cancel" or "interrupt"
+INTERRUPTED = "interrupted: the server stopped while this job ran; start it again"
 
 
 class JobCancelledError(DFEError):
@@ -62,7 +70,9 @@ class JobState:
     stage: str = ""
     message: str = ""
     result: dict[str, Any] = field(default_factory=dict)
+    owner: str = ""
     created: str = ""
+    started: str = ""
     updated: str = ""
 
     @property
@@ -72,6 +82,38 @@ class JobState:
     @property
     def finished(self) -> bool:
         return self.status not in ACTIVE
+
+
+def time_left(state: JobState, now: float | None = None) -> float | None:
+    """Seconds a running job still needs, from its pace so far (None before it has a pace)."""
+    if state.status != "running" or not state.started or not state.total or state.done <= 0:
+        return None
+    elapsed = (time.time() if now is None else now) - datetime.fromisoformat(state.started).timestamp()
+    return max(0.0, elapsed * (state.total - state.done) / state.done)
+
+
+def fair_order(queued: list[JobState], running_owners: list[str],
+               last_served: dict[str, int] | None = None) -> list[JobState]:
+    """The order in which free workers take the `queued` jobs: each time, the oldest job of the owner
+    with the fewest jobs running (`running_owners`: one entry per running job), among those the one
+    served longest ago (`last_served`: owner -> a number that grows with each job handed out; never
+    served comes first), so owners take turns."""
+    waiting: dict[str, list[JobState]] = {}
+    for state in sorted(queued, key=lambda s: (s.created, s.id)):
+        waiting.setdefault(state.owner, []).append(state)
+    load = Counter(running_owners)
+    served = dict(last_served or {})
+    turn = max(served.values(), default=0)
+    order = []
+    while waiting:
+        owner = min(waiting, key=lambda o: (load[o], served.get(o, -1), waiting[o][0].created, waiting[o][0].id))
+        order.append(waiting[owner].pop(0))
+        load[owner] += 1
+        turn += 1
+        served[owner] = turn
+        if not waiting[owner]:
+            del waiting[owner]
+    return order
 
 
 def job_key(kind: str, params: dict[str, Any]) -> str:
@@ -110,8 +152,31 @@ class JobStore:
                 continue
         return sorted(states, key=lambda s: (s.created, s.id), reverse=True)
 
-    def cancel_requested(self, job_id: str) -> bool:
-        return (self.root / job_id / CANCEL_FLAG).exists()
+    def stop_requested(self, job_id: str) -> str | None:
+        """Why the job was asked to stop ("cancel" or "interrupt"), or None."""
+        try:
+            return (self.root / job_id / CANCEL_FLAG).read_text() or "cancel"
+        except OSError:
+            return None
+
+    def request_stop(self, job_id: str, reason: str = "cancel") -> None:
+        with atomic_path(self.root / job_id / CANCEL_FLAG) as tmp:
+            tmp.write_text(reason)
+
+    def interrupt_active(self) -> list[str]:
+        """The server is stopping: every queued job is marked interrupted at once and every running
+        one is asked to stop (its worker marks it interrupted at its next progress report). Returns
+        the ids of the jobs it stopped."""
+        stopped = []
+        for state in self.list():
+            if state.finished:
+                continue
+            self.request_stop(state.id, "interrupt")
+            if state.status == "queued":
+                state.status, state.message = "interrupted", INTERRUPTED
+                self._write(state)
+            stopped.append(state.id)
+        return stopped
 
     def find(self, kind: str, params: dict[str, Any]) -> JobState | None:
         """The newest job with this kind and these parameters, if any."""
@@ -134,11 +199,12 @@ def _run_job(root: str, job_id: str) -> None:
     """In the worker process: run one job, keeping its state file up to date."""
     store = JobStore(root)
     state = store.get(job_id)
-    if store.cancel_requested(job_id):
-        state.status, state.message = "cancelled", "cancelled before it started"
-        store._write(state)
+    if store.stop_requested(job_id):
+        if not state.finished:
+            state.status, state.message = "cancelled", "cancelled before it started"
+            store._write(state)
         return
-    state.status = "running"
+    state.status, state.started = "running", utc_iso()
     store._write(state)
     last_write = 0.0
 
@@ -147,7 +213,7 @@ def _run_job(root: str, job_id: str) -> None:
         state.done, state.total, state.stage = done, total, stage or state.stage
         if time.monotonic() - last_write > 0.25 or (total and done >= total):
             last_write = time.monotonic()
-            if store.cancel_requested(job_id):
+            if store.stop_requested(job_id):
                 raise JobCancelledError("cancelled")
             store._write(state)
 
@@ -157,7 +223,10 @@ def _run_job(root: str, job_id: str) -> None:
         state.result = _worker_kinds[state.kind](state.params, progress)
         state.status, state.message = "done", ""
     except JobCancelledError:
-        state.status, state.message = "cancelled", "cancelled while it ran; nothing it was writing was kept"
+        if store.stop_requested(job_id) == "interrupt":
+            state.status, state.message = "interrupted", INTERRUPTED
+        else:
+            state.status, state.message = "cancelled", "cancelled while it ran; nothing it was writing was kept"
     except DFEError as error:
         state.status, state.message = "failed", str(error)
     except Exception as error:  # a bug: keep the details for the log, show one line
@@ -168,7 +237,8 @@ def _run_job(root: str, job_id: str) -> None:
 
 
 class JobRunner(JobStore):
-    """Runs jobs in a pool of worker processes; state under `root` (see module docstring).
+    """Runs jobs in a pool of worker processes, from a fair queue; state under `root` (see module
+    docstring).
 
     Args:
         root: the jobs folder (e.g. `<workspace>/jobs`).
@@ -184,47 +254,75 @@ class JobRunner(JobStore):
         self._factory = (kinds_factory, factory_args)
         self._workers = max(1, int(workers))
         self._pool: ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
-        self._mark_orphans_failed()
+        self._lock = threading.RLock()
+        self._queued: list[str] = []  # ids of jobs waiting for a worker
+        self._running: dict[str, str] = {}  # id -> owner of jobs handed to a worker
+        self._served: dict[str, int] = {}  # owner -> the turn their last job was handed out
+        self._mark_orphans_interrupted()
 
-    def submit(self, kind: str, params: dict[str, Any]) -> JobState:
-        """Queue a job (or return the identical one still queued or running)."""
+    def submit(self, kind: str, params: dict[str, Any], owner: str = "") -> JobState:
+        """Queue a job for `owner` (or return the identical one still queued or running)."""
         with self._lock:
             existing = self.find(kind, params)
             if existing is not None and not existing.finished:
                 return existing
             state = JobState(f"{utc_stamp()}-{uuid.uuid4().hex[:6]}", kind, params, job_key(kind, params),
-                             created=utc_iso())
+                             owner=owner, created=utc_iso())
             self._write(state)
+            self._queued.append(state.id)
+            self._dispatch()
+        return self.get(state.id)
+
+    def waiting(self) -> list[JobState]:
+        """The queued jobs, in the order free workers will take them."""
+        with self._lock:
+            states = [self.get(job_id) for job_id in self._queued]
+            return fair_order([s for s in states if s.status == "queued"], list(self._running.values()),
+                              self._served)
+
+    def queue_position(self, job_id: str) -> int | None:
+        """1 for the job a worker takes next, 2 for the one after...; None unless the job is waiting."""
+        ids = [state.id for state in self.waiting()]
+        return ids.index(job_id) + 1 if job_id in ids else None
+
+    def _dispatch(self) -> None:
+        """Hand queued jobs to free workers, in fair order (call with the lock held)."""
+        self._queued = [job_id for job_id in self._queued if self.get(job_id).status == "queued"]
+        for state in self.waiting()[:max(0, self._workers - len(self._running))]:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(self._workers, multiprocessing.get_context("spawn"),
                                                  initializer=_load_kinds, initargs=(os.getpid(), *self._factory))
             pool = self._pool
+            self._queued.remove(state.id)
+            self._running[state.id] = state.owner
+            self._served[state.owner] = max(self._served.values(), default=0) + 1
             future = pool.submit(_run_job, str(self.root), state.id)
-        future.add_done_callback(lambda done: self._after(state.id, done, pool))
-        return state
+            future.add_done_callback(lambda done, job_id=state.id: self._after(job_id, done, pool))
 
     def _after(self, job_id: str, future: Future, pool: ProcessPoolExecutor) -> None:
-        """A job whose worker died (or could not start) is failed; the next job gets a new worker."""
-        error = future.exception()
-        if error is None:
-            return
+        """A job left its worker: the next queued job gets it. A job whose worker died (or could not
+        start) is failed; the next job gets a new worker."""
         with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        state = self.get(job_id)
-        if not state.finished:
-            state.status = "failed"
-            state.message = f"the job worker stopped ({type(error).__name__}: {error}); start the job again"
-            self._write(state)
+            self._running.pop(job_id, None)
+            error = None if future.cancelled() else future.exception()
+            if error is not None:
+                if self._pool is pool:
+                    self._pool = None
+                state = self.get(job_id)
+                if not state.finished:
+                    state.status = "failed"
+                    state.message = f"the job worker stopped ({type(error).__name__}: {error}); start the job again"
+                    self._write(state)
+            if not future.cancelled():
+                self._dispatch()
 
     def cancel(self, job_id: str) -> JobState:
         """Ask a queued or running job to stop (see module docstring); returns its state now. A job
         that already finished is left as it is."""
         state = self.get(job_id)
         if not state.finished:
-            (self.root / job_id / CANCEL_FLAG).touch()
-        if state.status == "queued":  # shown at once; the worker that picks it up ends it without running it
+            self.request_stop(job_id)
+        if state.status == "queued":  # shown at once; it is never handed to a worker
             state.status, state.message = "cancelled", "cancelled before it started"
             self._write(state)
         return state
@@ -240,16 +338,17 @@ class JobRunner(JobStore):
         raise JobTimeoutError(f"job {job_id} still {self.get(job_id).status} after {timeout} s")
 
     def close(self) -> None:
-        """Stop the worker process (queued jobs are dropped; a running one is waited for)."""
+        """Stop the worker processes (queued jobs stay queued until the next runner marks them
+        interrupted; a running one is waited for)."""
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+            pool, self._pool = self._pool, None
+            self._queued.clear()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
-    def _mark_orphans_failed(self) -> None:
+    def _mark_orphans_interrupted(self) -> None:
         """Jobs left queued/running by a previous server process can never finish: say so."""
         for state in self.list():
             if not state.finished:
-                state.status = "failed"
-                state.message = "interrupted: the server stopped while this job ran; start it again"
+                state.status, state.message = "interrupted", INTERRUPTED
                 self._write(state)
