@@ -14,7 +14,10 @@ from core.common.process import configure_process  # noqa: E402 - needs the path
 
 configure_process()
 
+from dashboard.common import current_user, user_badge  # noqa: E402 - needs the path above
+
 st.set_page_config(page_title="Dynamic feature extractor", layout="wide")
+current_user()  # with login on, nothing below runs before someone signs in
 VIEWS = Path(__file__).resolve().parent / "views"
 navigation = st.navigation([
     st.Page(VIEWS / "library.py", title="Library", icon=":material/video_library:", default=True),
@@ -26,4 +29,5 @@ navigation = st.navigation([
     st.Page(VIEWS / "evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page(VIEWS / "models.py", title="Model versions", icon=":material/model_training:"),
 ])
+user_badge()
 navigation.run()

@@ -1,4 +1,4 @@
-"""What every dashboard page shares: the workspace, the job runner, and error display.
+"""What every dashboard page shares: the signed-in user, the workspace, the job runner, the audit log.
 
 Pages only call `core`; nothing here computes anything.
 """
@@ -9,9 +9,12 @@ import streamlit as st
 
 from core.registry.versions import MODEL_NAME, ModelRegistry
 from core.app.settings import load_settings
-from core.app.jobs import time_left
+from core.app.audit import AuditLog
+from core.app.jobs import JobState, time_left
 from core.app.runner import workspace_runner
+from core.app.users import LOCAL_USER, LoginError, User, UserDirectory
 from core.app.workspace import Workspace
+from core.errors import DFEError
 
 
 # The demo video's results on a new workspace: flow, then features with the default model.
@@ -26,7 +29,7 @@ def _workspace(root: str, model_dir: str, demo_results: bool) -> Workspace:
     demo = workspace.ensure_demo_video()
     if demo is not None and demo_results:
         for kind, request in DEMO_JOBS:
-            runner().submit(kind, {"video": demo.name, **request})
+            runner().submit(kind, {"video": demo.name, **request}, owner="")
     return workspace
 
 
@@ -49,9 +52,67 @@ def runner():
     return _runner(str(settings.workspace), str(settings.model_dir), settings.workers)
 
 
+def current_user() -> User:
+    """Who is using this session: with login off (no users file), the local admin; with login on,
+    the signed-in user, or a login form that stops the page until someone signs in."""
+    settings = load_settings()
+    if not settings.login:
+        return LOCAL_USER
+    if isinstance(st.session_state.get("user"), User):
+        return st.session_state["user"]
+    st.title("Sign in")
+    with st.form("login"):
+        name = st.text_input("User name")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        try:
+            st.session_state["user"] = UserDirectory(settings.users_file).authenticate(name, password)
+        except LoginError as error:
+            audit_log().record(name.strip().lower()[:32], "login_failed")
+            st.error(f"Not signed in: {error}.")
+        except DFEError as error:  # an unreadable users file: the admin must fix it
+            st.error(f"Sign-in is not possible now: {error}")
+        else:
+            audit("login")
+            st.rerun()
+    st.stop()
+
+
+def user_badge() -> None:
+    """In the sidebar: who is signed in, and a sign-out button (login on only)."""
+    if not load_settings().login:
+        return
+    user = current_user()
+    st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
+    if st.sidebar.button("Sign out"):
+        del st.session_state["user"]
+        st.rerun()
+
+
+def audit_log() -> AuditLog:
+    return AuditLog(workspace().audit_log)
+
+
+def audit(action: str, target: str = "", **details) -> None:
+    """Record `action` by the current user in the workspace's audit log."""
+    audit_log().record(current_user().name, action, target, **details)
+
+
+def submit_job(kind: str, request: dict) -> JobState:
+    """Queue a job for the current user (their turn in the fair queue)."""
+    return runner().submit(kind, request, owner=current_user().name)
+
+
+def may_manage(job: JobState) -> bool:
+    """Whether the current user may cancel `job`: its owner or an admin."""
+    user = current_user()
+    return user.is_admin or job.owner == user.name
+
+
 def video_picker(label: str = "Video", key: str = "video"):
-    """A select box of the workspace's videos; stops the page with a hint when there are none."""
-    videos = workspace().videos()
+    """A select box of the videos the user may see; stops the page with a hint when there are none."""
+    videos = workspace().visible_videos(current_user())
     if not videos:
         st.info("The workspace has no videos yet: add some on the Upload page.")
         st.stop()
@@ -60,7 +121,7 @@ def video_picker(label: str = "Video", key: str = "video"):
     index = names.index(chosen) if chosen in names else 0
     name = st.selectbox(label, names, index=index, key=key)
     st.session_state["selected_video"] = name
-    return workspace().video(name)
+    return workspace().visible_video(current_user(), name)
 
 
 def registry() -> ModelRegistry:
@@ -104,9 +165,11 @@ def follow_job(kind: str, request: dict, failure: str) -> None:
 
 
 def cancel_button(job) -> None:
-    """A button that cancels `job` (queued or running)."""
-    if st.button("Cancel", key=f"cancel-{job.id}", help="stop this job; nothing it was writing is kept"):
+    """A button that cancels `job` (queued or running), for its owner or an admin."""
+    if may_manage(job) and st.button("Cancel", key=f"cancel-{job.id}",
+                                     help="stop this job; nothing it was writing is kept"):
         runner().cancel(job.id)
+        audit("cancel_job", job.kind, job=job.id, owner=job.owner)
 
 
 def _progress_text(job) -> str:
@@ -139,7 +202,7 @@ def follow_running_jobs() -> None:
 
     @st.fragment(run_every=1.0)
     def progress() -> None:
-        running = [job for job in runner().list() if not job.finished]
+        running = [job for job in runner().list() if not job.finished and (may_manage(job) or not job.owner)]
         for job in running:
             st.progress(job.fraction, text=f"{job.kind} {job.params.get('video', '')} - {_progress_text(job)}")
             cancel_button(job)

@@ -65,7 +65,8 @@ def test_help_lists_commands_and_options_and_argparse_refuses_bad_usage(capsys):
         main(["--help"])
     assert done.value.code == 0
     listing = capsys.readouterr().out
-    for command in ("flow", "sequences", "extractor", "test-extractor", "dataset", "weights", "models", "batch"):
+    for command in ("flow", "sequences", "extractor", "test-extractor", "dataset", "weights", "models", "batch",
+                    "users"):
         assert re.search(rf"^    {command}\s", listing, re.MULTILINE), command
     with pytest.raises(SystemExit) as done:
         main(["flow", "--help"])
@@ -274,3 +275,24 @@ def test_flow_of_two_videos_with_one_stem_writes_two_outputs(demo_video, panning
                             "--quiet")
     assert status == 0 and stdout == f"flow: 2 computed, 0 already done, 0 failed -> {out}\n"
     assert np.load(out / "clip.mp4.npy").shape[0] == 19 and np.load(out / "clip.mkv.npy").shape[0] == 11
+
+
+def test_users_command_adds_users_from_stdin_and_lists_them(tmp_path):
+    users_file = tmp_path / "users.yaml"
+
+    def users(*args: str, password: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "core", "users", "--users_file", str(users_file), *args],
+                              cwd=ROOT, capture_output=True, text=True, input=password, timeout=120)
+
+    added = users("add", "ann", "--role", "admin", "--password_stdin", password="ann-secret-1\n")
+    assert added.returncode == 0 and added.stdout.startswith("ann (admin) can log in")
+    assert users("add", "bob", "--password_stdin", password="bob-secret-1\n").returncode == 0
+    assert users("list").stdout.splitlines() == ["ann\tadmin", "bob\tmember"]
+    short = users("add", "cy", "--password_stdin", password="short\n")
+    assert short.returncode == 2 and short.stderr.splitlines() == ["error: the password needs at least 8 characters"]
+    from core.app.users import UserDirectory
+    assert UserDirectory(users_file).authenticate("bob", "bob-secret-1").role == "member"
+    env = {k: v for k, v in os.environ.items() if k != "DFE_USERS_FILE"}
+    off = subprocess.run([sys.executable, "-m", "core", "users", "list"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert off.returncode == 2 and "no users file" in off.stderr

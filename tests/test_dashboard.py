@@ -275,3 +275,50 @@ def test_no_page_prints_the_server_s_paths(workspace_dir, registry_dir, monkeypa
                          for e in getattr(app, kind))
         assert not app.exception and shown, page
         assert str(workspace_dir) not in shown and str(registry_dir) not in shown, page
+
+
+def test_with_login_on_each_user_sees_their_own_and_shared_videos(workspace_dir, demo_video, monkeypatch):
+    from core.app.audit import AuditLog
+    from core.app.users import UserDirectory
+    from core.app.workspace import Ownership
+    users = UserDirectory(workspace_dir / "users.yaml")
+    users.add("ann", "ann-secret-1")
+    users.add("bob", "bob-secret-1")
+    monkeypatch.setenv("DFE_USERS_FILE", str(users.path))
+    workspace = Workspace(workspace_dir)
+    workspace.ensure_demo_video()
+    workspace.add_video("anns.mp4", demo_video.read_bytes(), Ownership("ann"))
+
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    assert not app.exception and [t.value for t in app.title] == ["Sign in"] and not app.markdown
+    app.text_input[0].set_value("ann")
+    app.text_input[1].set_value("bob-secret-1")
+    app.button[0].click().run()
+    assert "unknown user name or wrong password" in app.error[0].value and app.title[0].value == "Sign in"
+    app.text_input[1].set_value("ann-secret-1")
+    app.button[0].click().run()
+    assert not app.exception and app.title[0].value == "Library"
+    text = " ".join(m.value for m in app.markdown)
+    assert "anns.mp4" in text and "demo.mp4" in text and "Signed in as **ann** (member)" in app.sidebar.caption[0].value
+    assert [t.label for t in app.toggle] == ["Shared"]  # ann may share (and delete) only her own video
+
+    bob = AppTest.from_file(APP, default_timeout=120)
+    bob.run()
+    bob.text_input[0].set_value("bob")
+    bob.text_input[1].set_value("bob-secret-1")
+    bob.button[0].click().run()
+    text = " ".join(m.value for m in bob.markdown)
+    assert "demo.mp4" in text and "anns.mp4" not in text and "1 video(s)" in text
+    assert not bob.toggle  # the team's demo: only an admin changes it
+    bob.switch_page("views/flow.py")
+    bob.run()
+    assert bob.selectbox[0].options == ["demo.mp4"]
+
+    app.toggle[0].set_value(True).run()  # ann shares her video
+    bob.switch_page("views/library.py")
+    bob.run()
+    assert "anns.mp4" in " ".join(m.value for m in bob.markdown)
+    log = [(e["user"], e["action"], e["target"]) for e in reversed(AuditLog(workspace.audit_log).entries())]
+    assert log == [("ann", "login_failed", ""), ("ann", "login", ""), ("bob", "login", ""),
+                   ("ann", "share_video", "anns.mp4")]

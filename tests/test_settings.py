@@ -91,3 +91,17 @@ def test_job_workers_come_from_the_setting_or_from_cpus_and_memory(monkeypatch):
     monkeypatch.setenv("DFE_JOB_WORKERS", "many")
     with pytest.raises(ConfigError, match="job_workers"):
         load_settings()
+
+
+def test_login_is_off_without_a_users_file_and_on_with_one(monkeypatch, tmp_path):
+    monkeypatch.delenv("DFE_USERS_FILE", raising=False)
+    assert load_settings().users_file is None and not load_settings().login
+    monkeypatch.setenv("DFE_USERS_FILE", str(tmp_path / "users.yaml"))
+    assert load_settings().users_file == tmp_path / "users.yaml" and load_settings().login
+    config = tmp_path / "app.yaml"
+    config.write_text("users_file: ''\n")
+    monkeypatch.delenv("DFE_USERS_FILE")
+    assert load_settings(config).users_file is None
+    config.write_text("users_file: 7\n")
+    with pytest.raises(ConfigError, match="users_file must be Path, got 7"):
+        load_settings(config)

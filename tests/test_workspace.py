@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import DFEError
+
 from core.flow.pipeline import FlowJob, compute_video_flow
 from core.video.decode import read_frame
-from core.app.workspace import UploadError, Workspace, safe_file_name, video_id
+from core.app.users import LOCAL_USER, User
+from core.app.workspace import AccessDeniedError, Ownership, UploadError, Workspace, safe_file_name, video_id
 
 
 def test_upload_names_cannot_escape_the_workspace():
@@ -39,7 +42,7 @@ def test_delete_removes_the_video_its_flow_and_its_gallery_and_nothing_of_a_same
     drawn = workspace.gallery_folder(video_id(mkv), "Mixed_4f", 0, [1, 2])
     drawn.mkdir(parents=True)
     (drawn / "feature_heatmap.png").write_bytes(b"png")
-    workspace.delete_video(mkv)
+    workspace.delete_video(mkv, by=LOCAL_USER)
     assert not mkv.exists() and not workspace.gallery_dir(video_id(mkv)).exists()
     assert sorted(p.name for p in workspace.flow_dir("dis").iterdir()) == ["clip.mp4.json", "clip.mp4.npy"]
     assert set(workspace.status(mp4).flow) == {"dis"}
@@ -101,7 +104,7 @@ def test_two_uploads_of_one_name_at_the_same_moment_both_keep_their_own_bytes(tm
     def upload(who: str) -> None:
         start.wait()  # both uploads run at once, in one process, as two users' sessions do
         try:
-            kept[who] = workspace.add_video("clip.mp4", contents[who])
+            kept[who] = workspace.add_video("clip.mp4", contents[who], Ownership(who))
         except Exception as error:  # reported below
             errors.append(error)
 
@@ -112,6 +115,7 @@ def test_two_uploads_of_one_name_at_the_same_moment_both_keep_their_own_bytes(tm
         thread.join()
     assert errors == [] and sorted(p.name for p in kept.values()) == ["clip.mp4", "clip_1.mp4"]
     assert {who: path.read_bytes() == contents[who] for who, path in kept.items()} == {"demo": True, "pan": True}
+    assert {who: workspace.ownership(path).owner for who, path in kept.items()} == {"demo": "demo", "pan": "pan"}
     assert sorted(p.name for p in workspace.videos_dir.iterdir()) == ["clip.mp4", "clip_1.mp4"]  # no leftovers
 
 
@@ -146,9 +150,36 @@ def test_starting_the_runner_removes_what_killed_jobs_and_uploads_left(tmp_path)
 def test_an_upload_of_a_video_already_here_is_found_by_its_content(tmp_path, demo_video):
     workspace = Workspace(tmp_path)
     data = demo_video.read_bytes()
-    assert workspace.same_content(data) is None
-    kept = workspace.add_video("first.mp4", data)
-    assert workspace.same_content(data) == kept
+    assert workspace.same_content(data, LOCAL_USER) is None
+    kept = workspace.add_video("first.mp4", data, Ownership("ann"))
+    assert workspace.same_content(data, LOCAL_USER) == kept
     changed = bytearray(data)
     changed[-1] ^= 0xFF  # same size, other bytes
-    assert workspace.same_content(bytes(changed)) is None
+    assert workspace.same_content(bytes(changed), LOCAL_USER) is None
+    assert workspace.same_content(data, User("bob", "member")) is None  # ann's video is not offered to bob
+
+
+def test_members_see_their_own_and_shared_videos_and_only_owners_or_admins_delete(tmp_path, demo_video):
+    workspace = Workspace(tmp_path)
+    ann, bob, admin = User("ann", "member"), User("bob", "member"), User("root", "admin")
+    demo = workspace.ensure_demo_video()
+    private = workspace.add_video("mine.mp4", demo_video.read_bytes(), Ownership("ann"))
+    shared = workspace.add_video("ours.mp4", demo_video.read_bytes(), Ownership("ann", shared=True))
+    by_hand = workspace.videos_dir / "copied.mp4"  # put into the folder outside the dashboard
+    by_hand.write_bytes(demo_video.read_bytes())
+    names = lambda user: [v.name for v in workspace.visible_videos(user)]  # noqa: E731
+    assert names(ann) == ["demo.mp4", "mine.mp4", "ours.mp4"]
+    assert names(bob) == ["demo.mp4", "ours.mp4"]
+    assert names(admin) == ["copied.mp4", "demo.mp4", "mine.mp4", "ours.mp4"]
+    with pytest.raises(DFEError, match="no video 'mine.mp4'"):  # the same words as for a missing video
+        workspace.visible_video(bob, "mine.mp4")
+    for video in (private, shared, demo):
+        with pytest.raises(AccessDeniedError, match="only the owner"):
+            workspace.delete_video(video, by=bob)
+    assert private.exists() and shared.exists() and demo.exists()
+    workspace.delete_video(shared, by=ann)
+    workspace.delete_video(demo, by=admin)
+    assert names(admin) == ["copied.mp4", "mine.mp4"]
+    assert not (workspace.owners_dir / "ours.mp4.json").exists()
+    again = workspace.add_video("ours.mp4", demo_video.read_bytes(), Ownership("bob"))
+    assert workspace.ownership(again) == Ownership("bob")  # a new video of a deleted one's name is not ann's

@@ -6,6 +6,8 @@
   features computed in the background, so a first-time user sees results at once.
 - `job_workers` (env `DFE_JOB_WORKERS`): the dashboard's job worker processes, so a short job need
   not wait behind a long one; 0 (default) chooses from the CPUs and memory (`auto_job_workers`).
+- `users_file` (env `DFE_USERS_FILE`): users, roles and password hashes (`core.app.users`); empty
+  (default) turns login off: one local admin, for the single-user demo.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ class AppSettings:
     model_dir: Path = Path("results/model_checkpoints")
     demo_results: bool = True
     job_workers: int = 0
+    users_file: Path | None = None
+
+    @property
+    def login(self) -> bool:
+        """Whether users must log in (a users file is set)."""
+        return self.users_file is not None
 
     @property
     def workers(self) -> int:
@@ -39,7 +47,7 @@ class AppSettings:
 
 
 _ENVIRONMENT = {"workspace": "DFE_WORKSPACE", "model_dir": "DFE_MODEL_DIR", "demo_results": "DFE_DEMO_RESULTS",
-                "job_workers": "DFE_JOB_WORKERS"}
+                "job_workers": "DFE_JOB_WORKERS", "users_file": "DFE_USERS_FILE"}
 WORKER_MEMORY_GB = 2.0  # what one job worker may take (TensorFlow, an I3D, a video's flow)
 
 

@@ -9,6 +9,8 @@ Layout:
 - `datasets/`: generated labelled datasets; `evaluations/<dataset>/<run>/`: evaluation reports;
   `training/<job>/`: fine-tuning checkpoints;
 - `jobs/`: background jobs (`core.app.jobs`, `core.app.runner`);
+- `owners/<video id>.json`: who added a video and whether the team may see it (`Ownership`);
+- `audit.jsonl`: who uploaded, deleted or changed what (`core.app.audit`);
 - `imports/<random>/`: uploaded legacy models waiting for their import job.
 A new workspace gets the demo video so a first-time user sees results without uploading anything.
 """
@@ -21,13 +23,15 @@ import os
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.common.atomic import sha256_of
+from core.common.atomic import sha256_of, write_json_atomic
+from core.common.locking import file_lock
+from core.app.users import User
 from core.errors import DFEError
 from core.features.store import feature_paths
 from core.flow.methods import FLOW_METHODS
@@ -45,6 +49,19 @@ GALLERY_ACTIVATIONS = "activations.npy"  # beside a gallery folder's pictures: t
 
 class UploadError(DFEError):
     """An uploaded file was refused (with the reason)."""
+
+
+class AccessDeniedError(DFEError):
+    """A user asked for something only its owner or an admin may do."""
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Who added a video (`owner`, a user name) and whether the rest of the team sees it (`shared`).
+    A video without a record (put into the folder by hand) belongs to nobody: only admins see it."""
+
+    owner: str = ""
+    shared: bool = False
 
 
 def safe_file_name(name: str) -> str:
@@ -101,6 +118,14 @@ class Workspace:
     @property
     def jobs_dir(self) -> Path:
         return self.root / "jobs"
+
+    @property
+    def owners_dir(self) -> Path:
+        return self.root / "owners"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.root / "audit.jsonl"
 
     @property
     def datasets_dir(self) -> Path:
@@ -170,19 +195,54 @@ class Workspace:
         return path
 
     def ensure_demo_video(self) -> Path | None:
-        """Create the demo video if the workspace has no video; returns its path if created."""
+        """Create the demo video, shared with the team, if the workspace has no video; returns its
+        path if created."""
         if self.videos():
             return None
-        return make_demo_video(self.videos_dir / DEMO_VIDEO_NAME)
+        demo = make_demo_video(self.videos_dir / DEMO_VIDEO_NAME)
+        self.set_ownership(demo, Ownership("", shared=True))
+        return demo
+
+    def ownership(self, video: Path) -> Ownership:
+        """Who owns `video` and whether it is shared (`Ownership()` when nothing is recorded)."""
+        try:
+            return Ownership(**json.loads((self.owners_dir / f"{video_id(video)}.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return Ownership()
+
+    def set_ownership(self, video: Path, ownership: Ownership) -> None:
+        write_json_atomic(self.owners_dir / f"{video_id(video)}.json", asdict(ownership))
+
+    def can_see(self, user: User, video: Path) -> bool:
+        """Admins see every video; others their own and the shared ones."""
+        ownership = self.ownership(video)
+        return user.is_admin or ownership.shared or (bool(ownership.owner) and ownership.owner == user.name)
+
+    def can_change(self, user: User, video: Path) -> bool:
+        """Only the owner or an admin deletes a video or changes its sharing."""
+        return user.is_admin or (bool(self.ownership(video).owner) and self.ownership(video).owner == user.name)
+
+    def visible_videos(self, user: User) -> list[Path]:
+        """The videos `user` may see, sorted by name."""
+        return [video for video in self.videos() if self.can_see(user, video)]
+
+    def visible_video(self, user: User, name: str) -> Path:
+        """The workspace video `name` if `user` may see it (else the same error as for no video, so
+        other users' video names are not revealed)."""
+        video = self.video(name)
+        if not self.can_see(user, video):
+            raise DFEError(f"no video {name!r} in the workspace")
+        return video
 
     def status(self, video: Path) -> VideoStatus:
         """What is computed for `video`: flow per method, and whether features exist."""
         flow = {m: r for m in FLOW_METHODS if (r := find_complete(self.flow_dir(m), video_id(video))) is not None}
         return VideoStatus(video, flow, feature_paths(self.features_dir, video_id(video))[1].exists())
 
-    def add_video(self, name: str, data: bytes) -> Path:
+    def add_video(self, name: str, data: bytes, ownership: Ownership = Ownership()) -> Path:
         """Check an uploaded file (it decodes, has at least two frames) and store it under a safe,
-        unused name. Raises `UploadError` with the reason; nothing is kept for a bad file."""
+        unused name, recorded as `ownership`. Raises `UploadError` with the reason; nothing is kept
+        for a bad file."""
         clean = safe_file_name(name)
         if Path(clean).suffix not in VIDEO_EXTENSIONS:
             raise UploadError(f"{name}: not a supported video type (use {', '.join(VIDEO_EXTENSIONS)})")
@@ -194,33 +254,39 @@ class Workspace:
         try:
             staging.write_bytes(data)
             probe_video(staging, min_frames=2)
-            return self._link_unused(staging, clean)
+            return self._link_unused(staging, clean, ownership)
         except DFEError as error:
             raise UploadError(f"{name}: {error}") from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def same_content(self, data: bytes) -> Path | None:
-        """The workspace video whose bytes are `data` (same size, then same sha256), if any: an
-        upload of a file that is already here can be offered as the existing video."""
+    def same_content(self, data: bytes, user: User) -> Path | None:
+        """The workspace video that `user` may see whose bytes are `data` (same size, then same
+        sha256), if any: an upload of a file that is already here can be offered as the existing video."""
         digest = None
-        for video in self.videos():
+        for video in self.visible_videos(user):
             if video.stat().st_size == len(data):
                 digest = digest or hashlib.sha256(data).hexdigest()
                 if sha256_of(video) == digest:
                     return video
         return None
 
-    def _link_unused(self, staging: Path, clean: str) -> Path:
+    def _link_unused(self, staging: Path, clean: str, ownership: Ownership) -> Path:
         """Hard-link `staging` into the videos folder as `clean`, or `<stem>_<n><suffix>` for the first
-        unused n: `os.link` never overwrites, so two uploads of one name both survive."""
+        unused n, with its ownership record written first: `os.link` never overwrites, so two uploads
+        of one name both survive, and the lock keeps one upload's record from landing on the other's
+        name (a name without a record is visible to admins only, never to the wrong user)."""
         counter = 0
-        while True:
-            target = self.videos_dir / (clean if not counter else f"{Path(clean).stem}_{counter}{Path(clean).suffix}")
-            try:
-                os.link(staging, target)
-                return target
-            except FileExistsError:
+        with file_lock(self.owners_dir / ".names.lock"):
+            while True:
+                target = self.videos_dir / (clean if not counter else f"{Path(clean).stem}_{counter}{Path(clean).suffix}")
+                if not target.exists():
+                    self.set_ownership(target, ownership)
+                    try:
+                        os.link(staging, target)
+                        return target
+                    except FileExistsError:  # added outside the dashboard meanwhile: not ours
+                        (self.owners_dir / f"{target.name}.json").unlink(missing_ok=True)
                 counter += 1
 
     def stage_import(self, name: str, data: bytes) -> Path:
@@ -251,9 +317,11 @@ class Workspace:
             removed.append(path)
         return removed
 
-    def delete_video(self, video: Path) -> None:
+    def delete_video(self, video: Path, by: User) -> None:
         """Delete a video and everything derived from it (flow of every method, previews, features,
-        gallery views)."""
+        gallery views), if `by` is its owner or an admin (else `AccessDeniedError`)."""
+        if not self.can_change(by, video):
+            raise AccessDeniedError(f"only the owner of {video.name} or an admin may delete it")
         for method in FLOW_METHODS:
             remove_flow(self.flow_dir(method), video_id(video))
             self.flow_preview(method, video_id(video)).unlink(missing_ok=True)
@@ -262,3 +330,4 @@ class Workspace:
         remove_flow(self.features_dir / "flow", video_id(video))
         shutil.rmtree(self.gallery_dir(video_id(video)), ignore_errors=True)
         video.unlink(missing_ok=True)
+        (self.owners_dir / f"{video_id(video)}.json").unlink(missing_ok=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.cli import batch, dataset, extractor, flow, models, sequences, weights
+from core.cli import batch, dataset, extractor, flow, models, sequences, users, weights
 from core.common.process import configure_process
 from core.errors import DFEError
 
-COMMANDS = (flow, sequences, extractor, dataset, weights, models, batch)
+COMMANDS = (flow, sequences, extractor, dataset, weights, models, batch, users)
 
 
 def build_parser() -> argparse.ArgumentParser:

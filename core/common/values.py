@@ -4,12 +4,15 @@ command line (`--param key=value`): one rule for every setting of the project.
 - bool: a YAML boolean, or one of the words `1 true yes on` / `0 false no off` (any case);
 - int: an int, or a string of one ("8"); never a bool, never a float with a fraction;
 - float: an int or a float, or a string of one;
-- str: a string; Path: a string or a path.
+- str: a string; Path: a string or a path;
+- optional (`Path | None`): also None or an empty string, which give None.
 """
 
 from __future__ import annotations
 
 import os
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +32,13 @@ def parse_bool(value: Any, name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {value!r}")
 
 
-def as_type(value: Any, kind: type, name: str) -> Any:
-    """`value` as `kind` (bool, int, float, str or Path); raises `ConfigError` naming `name`."""
+def as_type(value: Any, kind: Any, name: str) -> Any:
+    """`value` as `kind` (bool, int, float, str or Path, or one of them `| None`); raises
+    `ConfigError` naming `name`."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        if value is None or value == "":
+            return None
+        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
     if kind is bool:
         return parse_bool(value, name)
     if isinstance(value, str) and kind in (int, float):

@@ -9,13 +9,13 @@ import streamlit as st
 from core.app.workspace import video_id
 from core.evaluation.compare import project, similar_windows, window_labels
 from core.features.store import read_features
-from dashboard.common import workspace
+from dashboard.common import current_user, workspace
 
 st.title("Compare videos")
 st.caption("Every window of the chosen videos in one 2D projection, and the windows of other videos "
            "whose motion is closest (cosine similarity of the features).")
 
-available = {video_id(v): fs for v in workspace().videos()
+available = {video_id(v): fs for v in workspace().visible_videos(current_user())
              if (fs := read_features(workspace().features_dir, video_id(v)))}
 if len(available) < 1:
     st.info("No video has features yet: extract them on the Feature extraction page.")

@@ -10,7 +10,7 @@ from core.evaluation.metrics import compare_reports, report_metrics
 from core.evaluation.reports import find_reports, same_classes
 from core.registry.versions import RegistryError
 from core.app.workspace import DATASET_MOTIONS, motions_dataset
-from dashboard.common import follow_job, model_version_picker, registry, runner, workspace
+from dashboard.common import current_user, follow_job, model_version_picker, registry, submit_job, workspace
 
 st.title("Evaluate")
 st.caption("How good are a model version's features? Discriminability on labelled clips (leave-one-out "
@@ -19,7 +19,9 @@ st.caption("How good are a model version's features? Discriminability on labelle
 
 GENERATED = {"Generated camera motions (labelled)": "motions",
              "Generated object motions (labelled)": "object_motions"}
-source = st.radio("Dataset", [*GENERATED, "Workspace videos (unlabelled)"], horizontal=True)
+# the workspace's videos folder holds every user's videos: only an admin evaluates on all of them
+LIBRARY = ["Workspace videos (unlabelled)"] if current_user().is_admin else []
+source = st.radio("Dataset", [*GENERATED, *LIBRARY], horizontal=True)
 if source in GENERATED:
     kind = GENERATED[source]
     if kind == "object_motions":
@@ -47,7 +49,7 @@ except RegistryError as error:
     st.stop()
 request = {"dataset": dataset, "version": version, "flow_method": flow_method, "sequence_length": int(length)}
 if st.button("Evaluate", type="primary"):
-    runner().submit("evaluate", request)
+    submit_job("evaluate", request)
 follow_job("evaluate", request, "Evaluation failed")
 
 stored, unreadable = find_reports(workspace().evaluations_dir)

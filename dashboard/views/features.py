@@ -11,7 +11,7 @@ from core.viz.feature_plots import features_time_heatmap_plotly, pca_trajectory_
 from core.features.store import feature_paths, read_features
 from core.flow.methods import FLOW_METHODS
 from core.registry.versions import RegistryError
-from dashboard.common import follow_job, model_version_picker, registry, runner, video_picker, workspace
+from dashboard.common import follow_job, model_version_picker, registry, submit_job, video_picker, workspace
 
 st.title("Feature extraction")
 st.caption("Windows of the video's optical flow through the I3D flow stream: one feature vector per "
@@ -32,7 +32,7 @@ request = {"video": video.name, "version": version, "flow_method": flow_method, 
 if st.button("Extract features", type="primary"):
     try:
         registry().resolve(version)
-        runner().submit("features", request)
+        submit_job("features", request)
     except RegistryError as error:
         st.error(str(error))
 

@@ -11,7 +11,7 @@ from core.viz.flow_plots import direction_figure, frame_time_ms, magnitude_figur
 from core.flow.store import data_path, find_complete, load_flow
 from core.viz.flow_images import quiver_overlay
 from core.video.decode import I3D_FLOW_TRANSFORM, read_frame
-from dashboard.common import follow_job, runner, video_picker, workspace
+from dashboard.common import follow_job, submit_job, video_picker, workspace
 
 st.title("Optical flow")
 st.caption("Flow in I3D's convention (grey, short side 256, centre crop 224). Colour = direction, "
@@ -36,7 +36,7 @@ with st.expander("Parameters"):
 
 request = {"video": video.name, "method": method, "params": params}
 if st.button("Compute flow", type="primary"):
-    runner().submit("flow", request)
+    submit_job("flow", request)
 
 
 follow_job("flow", request, "Flow failed")

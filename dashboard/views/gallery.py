@@ -9,7 +9,7 @@ from core.common.values import comma_list
 from core.errors import ConfigError
 from core.model.endpoints import VISUAL_LAYER_CHOICES
 from core.viz.activation_views import ActivationViews
-from dashboard.common import follow_job, model_version_picker, runner, video_picker, workspace
+from dashboard.common import follow_job, model_version_picker, runner, submit_job, video_picker, workspace
 
 st.title("Temporal visualisation gallery")
 st.caption("Pick a layer (DeepMind endpoint or GoogLeNet alias) and channels: the five temporal views of "
@@ -29,7 +29,7 @@ except ConfigError:
 request = {"video": video.name, "version": version, "layer": layer, "window": int(window), "features": indices,
            "flow_method": "dis", "sequence_length": 16}
 if st.button("Generate views", type="primary"):
-    runner().submit("gallery", request)
+    submit_job("gallery", request)
 
 
 follow_job("gallery", request, "Could not draw the views")

@@ -11,7 +11,7 @@ from core.errors import DFEError
 from core.registry.summary import metadata_diff, version_rows
 from core.registry.versions import ModelRegistry
 from core.training.motion_dataset import MOTIONS
-from dashboard.common import follow_job, runner, workspace
+from dashboard.common import audit, current_user, follow_job, runner, submit_job, workspace
 from dashboard.common import registry as configured_registry
 
 
@@ -33,14 +33,19 @@ def compare_two_versions(registry: ModelRegistry, versions: list[str]) -> None:
 
 
 def manage_version(registry: ModelRegistry, versions: list[str]) -> None:
-    """Aliases, tags, SavedModel export and deletion of one chosen version."""
+    """Aliases, tags, SavedModel export and deletion of one chosen version (aliases, which choose the
+    team's default model, and deletion are for admins)."""
     st.subheader("Manage a version")
     version = st.selectbox("Version", versions, key="manage")
     alias_column, tag_column = st.columns(2)
-    edit_aliases(registry, version, alias_column)
+    if current_user().is_admin:
+        edit_aliases(registry, version, alias_column)
+    else:
+        alias_column.caption("Aliases and deletion are for admins.")
     add_tags(registry, version, tag_column)
     export_saved_model(registry, version)
-    delete_version(registry, version)
+    if current_user().is_admin:
+        delete_version(registry, version)
 
 
 def edit_aliases(registry: ModelRegistry, version: str, column) -> None:
@@ -49,11 +54,13 @@ def edit_aliases(registry: ModelRegistry, version: str, column) -> None:
     try:
         if column.button("Set / move alias") and alias:
             registry.set_alias(alias, version)
+            audit("alias_version", version, alias=alias)
             st.session_state["models_message"] = f"{alias} -> {version}"
             st.rerun()
         for name in registry.aliases_of(version):
             if column.button(f"Remove alias {name}", key=f"rm-{name}"):
                 registry.remove_alias(name)
+                audit("alias_version", version, alias=name, removed=True)
                 st.rerun()
     except DFEError as error:
         column.error(str(error))
@@ -64,7 +71,8 @@ def add_tags(registry: ModelRegistry, version: str, column) -> None:
     tags = column.text_input("Add tags (comma-separated)")
     if column.button("Add tags") and tags:
         try:
-            registry.set_tags(version, add=comma_list(tags, str, "tags"))
+            added = registry.set_tags(version, add=comma_list(tags, str, "tags"))
+            audit("tag_version", version, tags=added)
         except DFEError as error:
             column.error(str(error))
             return
@@ -81,7 +89,8 @@ def export_saved_model(registry: ModelRegistry, version: str) -> None:
     if saved_model is not None:
         st.write(f"SavedModel (signatures serve, features): `{saved_model}`")
     elif st.button("Export a TensorFlow SavedModel"):
-        runner().submit("export", {"version": version})
+        submit_job("export", {"version": version})
+        audit("export_version", version)
     follow_job("export", {"version": version}, "Export failed")
 
 
@@ -92,6 +101,7 @@ def delete_version(registry: ModelRegistry, version: str) -> None:
         if st.button("Delete", type="primary", key="delete-version"):
             try:
                 registry.delete(version)
+                audit("delete_version", version)
             except DFEError as error:
                 st.error(str(error))
                 return
@@ -107,7 +117,8 @@ def import_legacy_model() -> None:
         if upload is not None and st.button("Import"):
             path = workspace().stage_import(upload.name, upload.getvalue())
             st.session_state["import_request"] = {"path": str(path)}
-            runner().submit("import_h5", st.session_state["import_request"])
+            submit_job("import_h5", st.session_state["import_request"])
+            audit("import_version", upload.name)
         if "import_request" in st.session_state:
             follow_job("import_h5", st.session_state["import_request"], "Import failed")
             job = runner().find("import_h5", st.session_state["import_request"])
@@ -128,7 +139,8 @@ def fine_tune_new_version(registry: ModelRegistry, versions: list[str]) -> None:
         too_few = len(request["dataset"]["motions"]) < 2
         if st.button("Start fine-tuning", key="fine-tune-start", disabled=too_few,
                      help="needs at least two motions" if too_few else None):
-            runner().submit("fine_tune", request)
+            submit_job("fine_tune", request)
+            audit("fine_tune", request["version"], epochs=request["epochs"])
             st.session_state["fine_tune_request"] = request  # the new version changes the choices above
         request = st.session_state.get("fine_tune_request", request)
         follow_job("fine_tune", request, "Fine-tuning failed")
