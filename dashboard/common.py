@@ -61,13 +61,17 @@ def current_user() -> User:
     if isinstance(st.session_state.get("user"), User):
         return st.session_state["user"]
     st.title("Sign in")
+    directory = UserDirectory(settings.users_file)
+    if not directory.path.exists():
+        st.info("No users yet: an admin adds the first with `python -m core users add NAME --role admin` "
+                "(in the container: `docker compose exec dashboard .venv/bin/python -m core users add ...`).")
     with st.form("login"):
         name = st.text_input("User name")
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         try:
-            st.session_state["user"] = UserDirectory(settings.users_file).authenticate(name, password)
+            st.session_state["user"] = directory.authenticate(name, password)
         except LoginError as error:
             audit_log().record(name.strip().lower()[:32], "login_failed")
             st.error(f"Not signed in: {error}.")

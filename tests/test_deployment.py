@@ -82,3 +82,10 @@ def test_serve_registers_the_default_model_and_serves_behind_a_base_path(tmp_pat
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_compose_turns_login_on_and_stops_within_its_grace_period():
+    environment = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["dashboard"]["environment"]
+    assert environment["DFE_USERS_FILE"].startswith(environment["DFE_WORKSPACE"] + "/")  # kept on the volume
+    grace = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["dashboard"]["stop_grace_period"]
+    assert float(environment["DFE_STOP_GRACE_S"]) < float(grace.rstrip("s"))
