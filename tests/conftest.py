@@ -95,7 +95,7 @@ def wait_until_healthy(url: str, server: subprocess.Popen, seconds: float = 90) 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode}: {server.stdout.read()}")
+            raise RuntimeError(f"streamlit exited with {server.returncode}: {server.stdout.read() if server.stdout else 'see its log'}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.read() == b"ok":

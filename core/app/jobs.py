@@ -45,7 +45,8 @@ from core.common.atomic import atomic_path, write_json_atomic
 from core.common.process import configure_process, exit_with_parent
 from core.errors import DFEError, JobTimeoutError
 
-JobFunction = Callable[[dict[str, Any], Callable[[int, int | None, str], None]], dict[str, Any]]
+Progress = Callable[[int, int | None, str], None]  # (done, total or None, stage)
+JobFunction = Callable[[dict[str, Any], Progress], dict[str, Any]]
 KindsFactory = Callable[..., dict[str, JobFunction]]
 ACTIVE = ("queued", "running")
 CANCEL_FLAG = "cancel"  # in a job's folder: stop it; holds the reason, "cancel" or "interrupt"
