@@ -371,3 +371,33 @@ def test_long_videos_keep_no_flow_unless_asked():
     assert spec.storage_for(LONG_VIDEO_S) == "npy" and spec.storage_for(LONG_VIDEO_S + 1) == "none"
     assert BatchSpec("out", "models", "v1", "0" * 64, load_config(None), flow_storage="npy16").storage_for(3600) == "npy16"
     assert spec.job()["flow_storage"] == "auto"  # part of the job: a run with another choice recomputes
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
+def test_a_killed_batch_driver_leaves_no_worker_and_the_rerun_finishes_the_rest(registry, tmp_path):
+    from test_jobs import alive, pool_workers
+    models, config = registry
+    folder = make_videos(tmp_path / "videos")
+    (folder / "broken.mp4").unlink()
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, "-m", "core", "batch", "--videos", str(folder), "--output_dir",
+                               str(out), "--workers", "2", "--model_dir", str(models), "--config", str(config)],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob(".tmp-*")) and time.monotonic() < deadline:  # a worker is mid-video
+            time.sleep(0.05)
+        workers = pool_workers(driver.pid)
+        assert workers and list(out.glob(".tmp-*"))
+    finally:
+        driver.kill()
+        driver.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers), "a batch worker outlived its SIGKILLed driver"
+    rerun = run_cli("batch", "--videos", str(folder), "--output_dir", str(out), "--workers", "2",
+                    "--model_dir", str(models), "--config", str(config))
+    assert rerun.returncode == 0, rerun.stderr
+    assert_done_once(out, keys=("a/clip.mp4", "b/clip.mp4", "pan.mkv"))
+    assert not list(out.glob(".tmp-*"))  # the killed attempt's temporary folder is gone
