@@ -41,15 +41,17 @@ def workspace() -> Workspace:
 
 
 @st.cache_resource
-def _runner(root: str, model_dir: str, workers: int):
-    return workspace_runner(Workspace(root), model_dir, workers)
+def _runner(root: str, model_dir: str, workers: int, ray_address: str | None):
+    return workspace_runner(Workspace(root), model_dir, workers, ray_address)
 
 
 def runner():
     """The one job runner of this server process (jobs survive reruns, page switches, reloads); its
-    worker process loads each model version once and keeps it for the next jobs."""
+    workers (local processes, or Ray actors with `job_engine: ray`) load each model version once and
+    keep it for the next jobs."""
     settings = load_settings()
-    return _runner(str(settings.workspace), str(settings.model_dir), settings.workers)
+    return _runner(str(settings.workspace), str(settings.model_dir), settings.workers,
+                   settings.job_runner_ray_address)
 
 
 def current_user() -> User:

@@ -330,3 +330,23 @@ def test_sigterm_interrupts_the_server_s_jobs_and_it_exits_within_the_grace_peri
     assert all("start it again" in s.message for s in states)
     assert not (tmp_path / "never.out").exists() and not list(tmp_path.glob(".tmp-*"))
     assert not any(alive(pid) for pid in workers + [server])
+
+
+def test_jobs_run_on_ray_actors_when_the_setting_says_so(tmp_path, monkeypatch):
+    import ray
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # the actors import this module's kinds
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    runner = JobRunner(tmp_path / "jobs", kinds, workers=2, ray_address="")
+    try:
+        done = runner.wait(runner.submit("count", {"n": 5}).id, timeout=120)
+        assert done.status == "done" and done.result["sum"] == 15 and done.result["pid"] != os.getpid()
+        long = runner.submit("write", {"gate": str(tmp_path / "never"), "target": str(tmp_path / "out.bin")})
+        short = runner.wait(runner.submit("count", {"n": 2}).id, timeout=60)  # beside the long one
+        assert short.status == "done" and runner.get(long.id).status == "running"
+        runner.cancel(long.id)
+        assert runner.wait(long.id, timeout=10).status == "cancelled" and not (tmp_path / "out.bin").exists()
+        failed = runner.wait(runner.submit("fail", {}).id, timeout=60)
+        assert failed.status == "failed" and failed.message == "the video is truncated"
+    finally:
+        runner.close()
+        ray.shutdown()

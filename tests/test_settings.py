@@ -105,3 +105,16 @@ def test_login_is_off_without_a_users_file_and_on_with_one(monkeypatch, tmp_path
     config.write_text("users_file: 7\n")
     with pytest.raises(ConfigError, match="users_file must be Path, got 7"):
         load_settings(config)
+
+
+def test_the_job_engine_is_local_unless_set_to_ray(monkeypatch, tmp_path):
+    for name in ("DFE_JOB_ENGINE", "DFE_RAY_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    assert load_settings().job_runner_ray_address is None
+    monkeypatch.setenv("DFE_JOB_ENGINE", "ray")
+    assert load_settings().job_runner_ray_address == ""  # Ray on this machine
+    monkeypatch.setenv("DFE_RAY_ADDRESS", "head:6379")
+    assert load_settings().job_runner_ray_address == "head:6379"
+    monkeypatch.setenv("DFE_JOB_ENGINE", "slurm")
+    with pytest.raises(ConfigError, match="job_engine must be one of local, ray, got 'slurm'"):
+        load_settings()

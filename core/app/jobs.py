@@ -34,7 +34,7 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -188,15 +188,19 @@ class JobStore:
 _worker_kinds: dict[str, JobFunction] = {}
 
 
-def _load_kinds(parent_pid: int, factory: KindsFactory, args: tuple) -> None:
-    """Worker process initializer: die with the runner's process, the process's settings, then the
-    job kinds, once."""
-    exit_with_parent(parent_pid)
+def load_job_kinds(factory: KindsFactory, args: tuple) -> None:
+    """In a worker: the process's settings, then the job kinds that `run_job` runs, once."""
     configure_process()
     _worker_kinds.update(factory(*args))
 
 
-def _run_job(root: str, job_id: str) -> None:
+def _load_kinds(parent_pid: int, factory: KindsFactory, args: tuple) -> None:
+    """Local worker process initializer: die with the runner's process, then `load_job_kinds`."""
+    exit_with_parent(parent_pid)
+    load_job_kinds(factory, args)
+
+
+def run_job(root: str, job_id: str) -> None:
     """In the worker process: run one job, keeping its state file up to date."""
     store = JobStore(root)
     state = store.get(job_id)
@@ -247,14 +251,17 @@ class JobRunner(JobStore):
             `{kind: function(params, progress) -> dict}`; `progress(done, total, stage)`.
         factory_args: plain values (strings, numbers) passed to the factory in the worker.
         workers: the most worker processes at once (each loads its own models).
+        ray_address: run the jobs on Ray actors instead of local processes: "" starts (or joins) Ray
+            on this machine, an address (`auto`, `host:6379`) joins a cluster; None (default): local.
     """
 
     def __init__(self, root: str | os.PathLike, kinds_factory: KindsFactory, *factory_args: Any,
-                 workers: int = 1) -> None:
+                 workers: int = 1, ray_address: str | None = None) -> None:
         super().__init__(root)
         self._factory = (kinds_factory, factory_args)
         self._workers = max(1, int(workers))
-        self._pool: ProcessPoolExecutor | None = None
+        self._ray_address = ray_address
+        self._pool: Executor | None = None
         self._lock = threading.RLock()
         self._queued: list[str] = []  # ids of jobs waiting for a worker
         self._running: dict[str, str] = {}  # id -> owner of jobs handed to a worker
@@ -291,16 +298,23 @@ class JobRunner(JobStore):
         self._queued = [job_id for job_id in self._queued if self.get(job_id).status == "queued"]
         for state in self.waiting()[:max(0, self._workers - len(self._running))]:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self._workers, multiprocessing.get_context("spawn"),
-                                                 initializer=_load_kinds, initargs=(os.getpid(), *self._factory))
+                self._pool = self._new_pool()
             pool = self._pool
             self._queued.remove(state.id)
             self._running[state.id] = state.owner
             self._served[state.owner] = max(self._served.values(), default=0) + 1
-            future = pool.submit(_run_job, str(self.root), state.id)
+            future = pool.submit(run_job, str(self.root), state.id)
             future.add_done_callback(lambda done, job_id=state.id: self._after(job_id, done, pool))
 
-    def _after(self, job_id: str, future: Future, pool: ProcessPoolExecutor) -> None:
+    def _new_pool(self) -> Executor:
+        """Worker processes on this machine, or Ray actors (with `ray_address`; see `core.app.ray_jobs`)."""
+        if self._ray_address is not None:
+            from core.app.ray_jobs import RayJobPool
+            return RayJobPool(self._workers, *self._factory, address=self._ray_address or None)
+        return ProcessPoolExecutor(self._workers, multiprocessing.get_context("spawn"),
+                                   initializer=_load_kinds, initargs=(os.getpid(), *self._factory))
+
+    def _after(self, job_id: str, future: Future, pool: Executor) -> None:
         """A job left its worker: the next queued job gets it. A job whose worker died (or could not
         start) is failed; the next job gets a new worker."""
         with self._lock:
@@ -309,6 +323,7 @@ class JobRunner(JobStore):
             if error is not None:
                 if self._pool is pool:
                     self._pool = None
+                    pool.shutdown(wait=False)
                 state = self.get(job_id)
                 if not state.finished:
                     state.status = "failed"

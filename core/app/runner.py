@@ -17,9 +17,11 @@ def worker_job_kinds(workspace_root: str, model_dir: str) -> dict[str, JobFuncti
     return job_kinds(workspace_root, model_dir)
 
 
-def workspace_runner(workspace: Workspace, model_dir: str | os.PathLike, workers: int = 1) -> JobRunner:
+def workspace_runner(workspace: Workspace, model_dir: str | os.PathLike, workers: int = 1,
+                     ray_address: str | None = None) -> JobRunner:
     """The job runner of `workspace`, with the registry at `model_dir` and up to `workers` worker
-    processes. Starting it marks the jobs a previous server left running as interrupted and removes
-    the half-written files they left."""
+    processes (or Ray actors, with `ray_address`, see `JobRunner`). Starting it marks the jobs a
+    previous server left running as interrupted and removes the half-written files they left."""
     workspace.remove_leftovers()
-    return JobRunner(workspace.jobs_dir, worker_job_kinds, str(workspace.root), str(model_dir), workers=workers)
+    return JobRunner(workspace.jobs_dir, worker_job_kinds, str(workspace.root), str(model_dir), workers=workers,
+                     ray_address=ray_address)

@@ -6,6 +6,9 @@
   features computed in the background, so a first-time user sees results at once.
 - `job_workers` (env `DFE_JOB_WORKERS`): the dashboard's job worker processes, so a short job need
   not wait behind a long one; 0 (default) chooses from the CPUs and memory (`auto_job_workers`).
+- `job_engine` (env `DFE_JOB_ENGINE`): `local` (default) runs jobs in worker processes of the server;
+  `ray` on Ray actors (`core.app.ray_jobs`), at `ray_address` (env `DFE_RAY_ADDRESS`; empty: start
+  or join Ray on this machine), for a team that outgrows one machine.
 - `users_file` (env `DFE_USERS_FILE`): users, roles and password hashes (`core.app.users`); empty
   (default) turns login off: one local admin, for the single-user demo.
 """
@@ -33,7 +36,18 @@ class AppSettings:
     model_dir: Path = Path("results/model_checkpoints")
     demo_results: bool = True
     job_workers: int = 0
+    job_engine: str = "local"
+    ray_address: str = ""
     users_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.job_engine not in JOB_ENGINES:
+            raise ConfigError(f"job_engine must be one of {', '.join(JOB_ENGINES)}, got {self.job_engine!r}")
+
+    @property
+    def job_runner_ray_address(self) -> str | None:
+        """What `JobRunner` takes as `ray_address`: None for local worker processes."""
+        return self.ray_address if self.job_engine == "ray" else None
 
     @property
     def login(self) -> bool:
@@ -47,7 +61,9 @@ class AppSettings:
 
 
 _ENVIRONMENT = {"workspace": "DFE_WORKSPACE", "model_dir": "DFE_MODEL_DIR", "demo_results": "DFE_DEMO_RESULTS",
-                "job_workers": "DFE_JOB_WORKERS", "users_file": "DFE_USERS_FILE"}
+                "job_workers": "DFE_JOB_WORKERS", "job_engine": "DFE_JOB_ENGINE", "ray_address": "DFE_RAY_ADDRESS",
+                "users_file": "DFE_USERS_FILE"}
+JOB_ENGINES = ("local", "ray")
 WORKER_MEMORY_GB = 2.0  # what one job worker may take (TensorFlow, an I3D, a video's flow)
 
 
