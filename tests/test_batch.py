@@ -375,7 +375,7 @@ def test_long_videos_keep_no_flow_unless_asked():
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
 def test_a_killed_batch_driver_leaves_no_worker_and_the_rerun_finishes_the_rest(registry, tmp_path):
-    from test_jobs import alive, pool_workers
+    from test_jobs import pool_workers, survivors
     models, config = registry
     folder = make_videos(tmp_path / "videos")
     (folder / "broken.mp4").unlink()
@@ -392,10 +392,7 @@ def test_a_killed_batch_driver_leaves_no_worker_and_the_rerun_finishes_the_rest(
     finally:
         driver.kill()
         driver.wait()
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(alive(pid) for pid in workers), "a batch worker outlived its SIGKILLed driver"
+    assert survivors(workers) == [], "a batch worker outlived its SIGKILLed driver"
     rerun = run_cli("batch", "--videos", str(folder), "--output_dir", str(out), "--workers", "2",
                     "--model_dir", str(models), "--config", str(config))
     assert rerun.returncode == 0, rerun.stderr

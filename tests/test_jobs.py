@@ -156,6 +156,14 @@ def pool_workers(parent: int) -> list[int]:
     return children(parent, b"spawn_main")
 
 
+def survivors(pids: list[int], seconds: float = 10.0) -> list[int]:
+    """The processes of `pids` still alive after waiting up to `seconds` for all of them to end."""
+    deadline = time.monotonic() + seconds
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [pid for pid in pids if alive(pid)]
+
+
 def alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -181,10 +189,7 @@ def test_a_killed_server_leaves_no_worker_behind_and_its_job_is_marked_interrupt
     finally:
         server.kill()
         server.wait()
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(alive(pid) for pid in workers), "the job worker outlived its SIGKILLed server"
+    assert survivors(workers) == [], "the job worker outlived its SIGKILLed server"
     assert store.get(job_id).status == "running"  # the dead worker wrote nothing after its server died
     assert JobRunner(tmp_path / "jobs", kinds).get(job_id).status == "interrupted"
 
