@@ -27,10 +27,15 @@ ENV DFE_WORKSPACE=/data/workspace \
     PIP_NO_CACHE_DIR=1 \
     TF_CPP_MIN_LOG_LEVEL=2
 
-# Packages first (their own layer, rebuilt only when the requirements change) ...
+# Packages first (their own layer, rebuilt only when the requirements change) ... Behind a network
+# that inspects TLS, give pip the network's full CA bundle as a build secret (it is not kept in the image):
+#   docker build --secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt .
 COPY --chown=dfe:dfe requirements*.txt ./
 COPY --chown=dfe:dfe scripts/setup.sh scripts/
-RUN DFE_SKIP_WEIGHTS=1 scripts/setup.sh "${REQUIREMENTS}"
+# TensorFlow's C++ headers (430 MB) only serve building custom ops: not kept.
+RUN --mount=type=secret,id=ca_bundle,uid=${UID} \
+    DFE_CA_BUNDLE=/run/secrets/ca_bundle DFE_SKIP_WEIGHTS=1 scripts/setup.sh "${REQUIREMENTS}" \
+ && rm -rf .venv/lib/python3*/site-packages/tensorflow/include
 
 # ... then the code, and the pretrained weights converted at build time (default model registered
 # in /data/models, which a new named volume starts from).

@@ -25,6 +25,12 @@ if [ ! -x .venv/bin/python ]; then
   "$python_bin" -m venv .venv
 fi
 
+# Behind a network that inspects TLS, pip needs that network's CA: DFE_CA_BUNDLE names a full CA
+# bundle (the Dockerfile passes a build secret here, so it never lands in an image layer).
+if [ -n "${DFE_CA_BUNDLE:-}" ] && [ -s "$DFE_CA_BUNDLE" ]; then
+  export PIP_CERT="$DFE_CA_BUNDLE" SSL_CERT_FILE="$DFE_CA_BUNDLE" REQUESTS_CA_BUNDLE="$DFE_CA_BUNDLE"
+fi
+
 stamp=".venv/.installed-$(basename "$requirements")"
 wanted="$(cat requirements*.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then

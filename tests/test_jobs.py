@@ -355,3 +355,22 @@ def test_jobs_run_on_ray_actors_when_the_setting_says_so(tmp_path, monkeypatch):
     finally:
         runner.close()
         ray.shutdown()
+
+
+def test_sigterm_stops_the_server_even_when_its_jobs_cannot_be_marked(tmp_path):
+    import subprocess
+    import sys
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "jobs").write_text("not a folder")  # the jobs folder cannot be made
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "core.app.supervisor", "--grace_s", "8", "--", sys.executable, "-c",
+         "import time; print('up', flush=True); time.sleep(600)"],
+        cwd=Path(__file__).parent.parent, env={**os.environ, "DFE_WORKSPACE": str(workspace)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert supervisor.stdout.readline() == "up\n"
+    [server] = children(supervisor.pid)
+    supervisor.terminate()
+    assert supervisor.wait(timeout=15) == 0
+    assert "could not mark the jobs interrupted" in supervisor.stderr.read()
+    assert survivors([server]) == []

@@ -34,7 +34,11 @@ def supervise(command: list[str], jobs_dir: str | Path, grace_s: float = 8.0) ->
     def stop(signum: int, _frame) -> None:
         if not stopped_at:
             stopped_at.append(time.monotonic())
-            JobStore(jobs_dir).interrupt_active()
+            try:
+                JobStore(jobs_dir).interrupt_active()
+            except OSError as error:  # the workspace is gone or unwritable: the server must stop all the same
+                print(f"supervisor: could not mark the jobs interrupted ({error}); the next start will",
+                      file=sys.stderr)
             server.send_signal(signal.SIGTERM)
 
     previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
@@ -50,6 +54,9 @@ def supervise(command: list[str], jobs_dir: str | Path, grace_s: float = 8.0) ->
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if server.poll() is None:  # never leave the server behind
+            server.kill()
+            server.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
