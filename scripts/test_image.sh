@@ -34,16 +34,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ "$(id -u)" -ne 0 ]; then
+  say "needs root (podman builds, and serving mounts and chroots): sudo $0"; exit 1
+fi
 if ! command -v podman >/dev/null || ! command -v debootstrap >/dev/null; then
   say "installing podman and debootstrap (Debian packages)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman debootstrap >/dev/null
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman debootstrap >/dev/null
 fi
 
 if ! podman image exists "$BASE"; then
   say "making $BASE from Debian's packages"
   debootstrap --variant=minbase --include=python3.11,python3.11-venv,python3-pip,ca-certificates \
     bookworm "$work/base" http://deb.debian.org/debian >/dev/null
-  tar -C "$work/base" -c . | podman import - "$BASE" >/dev/null
+  tar -C "$work/base" -c . | podman import --quiet - "$BASE" >/dev/null
   rm -rf "$work/base"
 fi
 

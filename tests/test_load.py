@@ -1,6 +1,6 @@
 """Twenty users at once on one served dashboard, on loopback: simulated sessions speaking Streamlit's
 websocket protocol (`benchmarks/load_sessions.py`) browse every page and press the flow page's job
-button for 20 s. No page run may show an exception or an error box, every session must finish, and
+button for 12 s. No page run may show an exception or an error box, every session must finish, and
 no job may fail. The two-minute run with its memory figures is the benchmark's (README)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from core.app.jobs import JobStore
 def test_twenty_sessions_browse_and_submit_jobs_without_an_error(tmp_path, registry_dir):
     server = Server(tmp_path / "workspace", registry_dir, free_port(), tmp_path / "server.log")
     try:
-        figures = load_test(server.url, server.pid, sessions=20, seconds=20)
+        figures = load_test(server.url, server.pid, sessions=20, seconds=12)
     finally:
         server.stop()
     assert figures["errors"] == [] and figures["sessions_done"] == 20
