@@ -17,10 +17,11 @@ from core.app.workspace import Workspace
 from core.errors import DFEError
 
 
-# The demo video's results on a new workspace: flow, then features with the default model.
-DEMO_JOBS = (("flow", {"method": "dis", "params": {}}),
-             ("features", {"version": "default", "flow_method": "dis", "sequence_length": 16, "stride": 8,
-                           "endpoint": "Features", "rgb": False}))
+# The demo video's results on a new workspace: features with the default model (which store the
+# flow), then the flow page's colour preview of that flow.
+DEMO_JOBS = (("features", {"version": "default", "flow_method": "dis", "sequence_length": 16, "stride": 8,
+                           "endpoint": "Features", "rgb": False}),
+             ("flow", {"method": "dis", "params": {}}))
 
 
 @st.cache_resource
@@ -28,8 +29,9 @@ def _workspace(root: str, model_dir: str, demo_results: bool) -> Workspace:
     workspace = Workspace(root)
     demo = workspace.ensure_demo_video()
     if demo is not None and demo_results:
-        for kind, request in DEMO_JOBS:
-            runner().submit(kind, {"video": demo.name, **request}, owner="")
+        previous = ""
+        for kind, request in DEMO_JOBS:  # one after the other: the second reuses what the first stored
+            previous = runner().submit(kind, {"video": demo.name, **request}, owner="", after=previous).id
     return workspace
 
 
@@ -182,7 +184,7 @@ def _progress_text(job) -> str:
     """`queued: 2nd in line` or `flow: 12/40 (30%), about 1 min left`."""
     if job.status == "queued":
         position = runner().queue_position(job.id)
-        return f"queued: {_ordinal(position)} in line" if position else "queued"
+        return f"queued: {_ordinal(position)} in line" if position else "queued: after another job"
     text = f"{job.stage or 'starting'}: {job.done}/{job.total or '?'}"
     if job.total:
         text += f" ({job.fraction:.0%})"

@@ -34,8 +34,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$(id -u)" -ne 0 ]; then
-  say "needs root (podman builds, and serving mounts and chroots): sudo $0"; exit 1
+if [ "$(id -u)" -ne 0 ]; then  # podman builds, and serving mounts and chroots: root's work
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then exec sudo -n -E "$0" "$@"; fi
+  say "needs root or passwordless sudo: sudo $0"; exit 1
 fi
 if ! command -v podman >/dev/null || ! command -v debootstrap >/dev/null; then
   say "installing podman and debootstrap (Debian packages)"

@@ -374,3 +374,19 @@ def test_sigterm_stops_the_server_even_when_its_jobs_cannot_be_marked(tmp_path):
     assert supervisor.wait(timeout=15) == 0
     assert "could not mark the jobs interrupted" in supervisor.stderr.read()
     assert survivors([server]) == []
+
+
+def test_a_job_submitted_after_another_starts_when_it_has_finished(tmp_path):
+    runner = JobRunner(tmp_path / "jobs", kinds, workers=2)
+    gate, log = tmp_path / "gate", tmp_path / "order.txt"
+    try:
+        first = runner.submit("block", {"gate": str(gate)})
+        second = runner.submit("log", {"log": str(log), "name": "second"}, after=first.id)
+        other = runner.wait(runner.submit("log", {"log": str(log), "name": "other"}).id)  # the free worker
+        assert other.status == "done" and runner.get(second.id).status == "queued"
+        assert runner.queue_position(second.id) is None  # waiting for `first`, not in line
+        gate.touch()
+        assert runner.wait(second.id).status == "done" and log.read_text().split() == ["other", "second"]
+    finally:
+        gate.touch()
+        runner.close()

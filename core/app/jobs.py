@@ -72,6 +72,7 @@ class JobState:
     message: str = ""
     result: dict[str, Any] = field(default_factory=dict)
     owner: str = ""
+    after: str = ""  # a job that must finish (in any way) before this one starts
     created: str = ""
     started: str = ""
     updated: str = ""
@@ -268,28 +269,31 @@ class JobRunner(JobStore):
         self._served: dict[str, int] = {}  # owner -> the turn their last job was handed out
         self._mark_orphans_interrupted()
 
-    def submit(self, kind: str, params: dict[str, Any], owner: str = "") -> JobState:
-        """Queue a job for `owner` (or return the identical one still queued or running)."""
+    def submit(self, kind: str, params: dict[str, Any], owner: str = "", after: str = "") -> JobState:
+        """Queue a job for `owner` (or return the identical one still queued or running); with
+        `after` (a job id), it starts only once that job has finished."""
         with self._lock:
             existing = self.find(kind, params)
             if existing is not None and not existing.finished:
                 return existing
             state = JobState(f"{utc_stamp()}-{uuid.uuid4().hex[:6]}", kind, params, job_key(kind, params),
-                             owner=owner, created=utc_iso())
+                             owner=owner, after=after, created=utc_iso())
             self._write(state)
             self._queued.append(state.id)
             self._dispatch()
         return self.get(state.id)
 
     def waiting(self) -> list[JobState]:
-        """The queued jobs, in the order free workers will take them."""
+        """The queued jobs that may start (any job they wait `after` has finished), in the order free
+        workers will take them."""
         with self._lock:
             states = [self.get(job_id) for job_id in self._queued]
-            return fair_order([s for s in states if s.status == "queued"], list(self._running.values()),
-                              self._served)
+            ready = [s for s in states if s.status == "queued" and (not s.after or self.get(s.after).finished)]
+            return fair_order(ready, list(self._running.values()), self._served)
 
     def queue_position(self, job_id: str) -> int | None:
-        """1 for the job a worker takes next, 2 for the one after...; None unless the job is waiting."""
+        """1 for the job a worker takes next, 2 for the one after...; None unless the job is waiting
+        (and not for another job to finish)."""
         ids = [state.id for state in self.waiting()]
         return ids.index(job_id) + 1 if job_id in ids else None
 
