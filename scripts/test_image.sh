@@ -56,8 +56,11 @@ build() {  # the image from the Dockerfile as it is; prints its build time and s
   local started secret=()
   started=$(date +%s)
   [ -s "$CA_BUNDLE" ] && secret=(--secret "id=ca_bundle,src=$CA_BUNDLE")
-  podman build --isolation chroot "${secret[@]}" --build-arg "REQUIREMENTS=${1:-requirements.txt}" \
+  # docker format: OCI images drop HEALTHCHECK, which compose's restarts rely on
+  podman build --isolation chroot --format docker "${secret[@]}" --build-arg "REQUIREMENTS=${1:-requirements.txt}" \
     -t "${2:-$IMAGE}" . >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; return 1; }
+  podman image inspect --format '{{.HealthCheck.Test}}' "${2:-$IMAGE}" | grep -q _stcore/health \
+    || { say "the image has no health check"; return 1; }
   say "built ${2:-$IMAGE} in $(( $(date +%s) - started )) s, $(podman image inspect --format '{{.Size}}' "${2:-$IMAGE}" | numfmt --to=iec) "
 }
 
