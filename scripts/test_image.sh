@@ -78,7 +78,7 @@ in_image() {  # (in a subshell, which it replaces) a command in the served conta
 
 start_server() {  # a container from the image, the data folders bound in, its command (scripts/serve.sh)
   local root
-  container="$(podman create "$IMAGE")"
+  container="$(podman create --no-healthcheck "$IMAGE")"  # the script checks health itself
   root="$(podman mount "$container")"
   mounts=()
   mount -t proc proc "$root/proc"; mounts+=("$root/proc")
