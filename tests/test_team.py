@@ -120,6 +120,7 @@ def test_two_users_share_a_server_without_losing_waiting_on_or_seeing_each_other
             bob = pages["bob"]
             open_page(bob, "Library", "Library")
             bob.get_by_text(owned["bob"].name, exact=True).wait_for()
+            bob.get_by_text("Added by the team · shared with the team").wait_for()  # the last card: all drawn
             assert bob.get_by_text(owned["ann"].name, exact=True).count() == 0
             assert bob.get_by_text("2 video(s) you can see").count() == 1  # his and the team's demo
             assert bob.get_by_role("button", name="Delete").count() == 1  # his own only
