@@ -140,6 +140,7 @@ def test_models_command_runs_each_action_on_the_registry(tmp_path, capsys, monke
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     first, second = (Path(ModelSerializer(model, "m").save_model(tmp_path, {"author": "ana"})).name for _ in range(2))
     base = ["models", "--base_dir", str(tmp_path), "--model_name", "m"]
+    monkeypatch.setenv("DFE_WORKSPACE", str(tmp_path / "workspace"))  # changes go to its audit log
     assert cli(capsys, *base, "alias", "production", first) == (0, f"production -> {first}\n", "")
     assert cli(capsys, *base, "tag", "latest", "--add", "best", "cpu") == (0, "best, cpu\n", "")
     assert cli(capsys, *base, "tag", "latest", "--remove", "cpu") == (0, "best\n", "")
@@ -164,6 +165,13 @@ def test_models_command_runs_each_action_on_the_registry(tmp_path, capsys, monke
     assert cli(capsys, *base, "delete", "production") == (1, "kept\n", "")
     assert cli(capsys, *base, "delete", "production", "--yes") == (0, f"deleted {first}\n", "")
     assert first not in ModelRegistry(tmp_path, "m").versions()
+    import getpass
+    from core.app.audit import AuditLog
+    entries = list(reversed(AuditLog(tmp_path / "workspace" / "audit.jsonl").entries()))
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("alias_version", first), ("tag_version", second), ("tag_version", second),
+        ("import_version", Path(imported.strip()).name), ("delete_version", first)]
+    assert {e["user"] for e in entries} == {f"cli:{getpass.getuser()}"}
     assert cli(capsys, *base, "alias", "staging") == (
         2, "", "error: give the version the alias should point at (or --remove)\n")
     status, _, error = cli(capsys, "models", "--base_dir", str(tmp_path), "--model_name", "../etc", "list")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
+from pathlib import Path
 
 from core.cli.common import UsageError
 from core.registry.versions import MODEL_NAME, ModelRegistry
 from core.registry.summary import version_rows
+from core.app.audit import AuditLog
 from core.app.settings import load_settings
+from core.app.workspace import Workspace
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -49,6 +54,22 @@ def _print_table(rows: list[list[str]], headers: list[str]) -> None:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
 
 
+def audit(action: str, version: str, base_dir, **details) -> None:
+    """Record a change to the registry in the workspace's audit log, as the system user `cli:<name>`
+    (the dashboard records its users' changes there too)."""
+    AuditLog(Workspace(load_settings().workspace).audit_log).record(
+        f"cli:{_system_user()}", action, version, registry=str(base_dir), **details)
+
+
+def _system_user() -> str:
+    """The login name, or the user id where the system has no name for it (e.g. a container run
+    with an arbitrary uid)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
 def run(args: argparse.Namespace) -> int:
     base_dir = args.base_dir or load_settings().model_dir
     registry = ModelRegistry(base_dir, args.model_name)
@@ -75,24 +96,32 @@ def run(args: argparse.Namespace) -> int:
             print(ModelSerializer.add_saved_model(model, base_dir, version, args.model_name))
     elif args.action == "alias":
         if args.remove:
+            version = registry.resolve(args.alias)
             registry.remove_alias(args.alias)
+            audit("alias_version", version, base_dir, alias=args.alias, removed=True)
             print(f"removed alias {args.alias}")
         else:
             if not args.version:
                 raise UsageError("give the version the alias should point at (or --remove)")
             registry.set_alias(args.alias, args.version)
+            audit("alias_version", registry.resolve(args.alias), base_dir, alias=args.alias)
             print(f"{args.alias} -> {registry.resolve(args.alias)}")
     elif args.action == "tag":
-        print(", ".join(registry.set_tags(args.version, args.add, args.remove)) or "(no tags)")
+        tags = registry.set_tags(args.version, args.add, args.remove)
+        audit("tag_version", registry.resolve(args.version), base_dir, tags=tags)
+        print(", ".join(tags) or "(no tags)")
     elif args.action == "delete":
         version = registry.resolve(args.version)
         if not args.yes and input(f"delete {args.model_name} {version} for good? [y/N] ").lower() != "y":
             print("kept")
             return 1
         registry.delete(version)
+        audit("delete_version", version, base_dir)
         print(f"deleted {version}")
     elif args.action == "import":
         from core.registry.serializer import ModelSerializer
         metadata = {"description": args.description} if args.description else None
-        print(ModelSerializer.import_legacy_h5(args.path, base_dir, args.model_name, metadata))
+        imported = ModelSerializer.import_legacy_h5(args.path, base_dir, args.model_name, metadata)
+        audit("import_version", Path(imported).name, base_dir, file=str(args.path))
+        print(imported)
     return 0
