@@ -8,4 +8,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "library": ["video_card"],
     "jobs": ["JobRunner"],
     "runner": ["workspace_runner"],
+    "users": ["UserDirectory"],
+    "audit": ["AuditLog"],
 })
