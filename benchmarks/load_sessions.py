@@ -35,6 +35,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from benchmarks.common import argument_parser, print_table, write_json
 from core.app.jobs import JobStore
 from core.app.settings import load_settings
+from core.common.process import child_pids
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSED_PAGES = ("Library", "Optical flow", "Feature extraction", "Visualisation gallery", "Compare", "Evaluate",
@@ -168,17 +169,6 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
-
-
-def child_pids(parent: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
 
 
 class MemorySampler(threading.Thread):

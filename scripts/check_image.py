@@ -20,7 +20,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.registry.versions import MODEL_NAME, ModelRegistry  # noqa: E402 - needs the path above
+from core.common.process import descendant_pids  # noqa: E402 - needs the path above
+from core.registry.versions import MODEL_NAME, ModelRegistry  # noqa: E402
 
 PAGES = {"Library": "Library", "Upload": "Upload", "Optical flow": "Optical flow",
          "Feature extraction": "Feature extraction", "Visualisation gallery": "Temporal visualisation gallery",
@@ -34,25 +35,10 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-def descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            children.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    found, todo = [], list(children.get(root, []))
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
 def server_users(server_pid: int) -> set[int]:
     """The real user ids of the processes that serve the dashboard (streamlit and its supervisor)."""
     users = set()
-    for pid in [server_pid, *descendants(server_pid)]:
+    for pid in [server_pid, *descendant_pids(server_pid)]:
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
             status = Path(f"/proc/{pid}/status").read_text()

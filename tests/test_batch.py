@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import ray
 
 from conftest import ROOT
 from core.common.atomic import sha256_of
+from core.common.process import descendant_pids
 from core.batch.records import LONG_VIDEO_S, BatchSpec
 from core.features.store import read_features_hdf5
 from core.batch.run import batch_spec, output_lock, run_batch
@@ -95,25 +95,6 @@ def ray_cluster():
     ray.shutdown()
 
 
-def descendants(root: int) -> set[int]:
-    """The processes below `root` (children, their children, ...), from each process's parent in /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat") as stat_file:
-                    parent = int(stat_file.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):  # gone meanwhile
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = set(), deque(children.get(root, []))
-    while todo:
-        pid = todo.popleft()
-        found.add(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
 def files_in_use(pid: int) -> set[str]:
     """The regular files process `pid` has open or memory-mapped (empty if it is gone)."""
     paths = set()
@@ -182,7 +163,7 @@ class WorkerKiller:
             while not self._stop.wait(0.01):
                 attempts = self._attempts()
                 if attempts:
-                    for pid in descendants(os.getpid()):
+                    for pid in descendant_pids(os.getpid()):
                         self._kill_if_working_on(pid, attempts)
         except BaseException as error:  # reported by __exit__
             self.error = error

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core.common.process import child_pids
 from core.errors import DFEError
 from core.app.jobs import JobRunner, JobState, JobStore, fair_order, time_left
 
@@ -140,14 +141,12 @@ time.sleep(600)
 def children(parent: int, command_part: bytes = b"") -> list[int]:
     """Live processes whose parent is `parent` and whose command line holds `command_part`."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for pid in child_pids(parent):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            command = (stat.parent / "cmdline").read_bytes()
+            if command_part in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
         except OSError:
             continue
-        if int(fields[1]) == parent and fields[0] != "Z" and command_part in command:
-            found.append(int(stat.parent.name))
     return found
 
 

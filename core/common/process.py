@@ -3,6 +3,9 @@
 OpenCV's thread count and log level belong to the whole process: a library function that changed
 them for a while would change them under every other thread too. So no module of `core` touches
 them; each entry point calls `configure_process` once, before any work starts.
+
+Also the processes' family ties that workers, servers and their tests rely on: a worker exits with
+its parent (`exit_with_parent`), and `child_pids` / `descendant_pids` read who is whose from /proc.
 """
 
 from __future__ import annotations
@@ -50,3 +53,34 @@ def exit_with_parent(parent_pid: int, interval_s: float = 0.5) -> threading.Thre
     watcher = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
     watcher.start()
     return watcher
+
+
+def _process_tree() -> dict[int, list[int]]:
+    """Parent id -> ids of its live (not zombie) children, from Linux' /proc."""
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat_file:
+                    state, parent = stat_file.read().rsplit(")", 1)[1].split()[:2]
+            except (OSError, ValueError):  # gone meanwhile
+                continue
+            if state != "Z":
+                tree.setdefault(int(parent), []).append(int(entry.name))
+    return tree
+
+
+def child_pids(parent: int) -> list[int]:
+    """The live child processes of `parent` (Linux)."""
+    return _process_tree().get(parent, [])
+
+
+def descendant_pids(root: int) -> list[int]:
+    """The live processes below `root`: its children, their children, ... (Linux)."""
+    tree = _process_tree()
+    found, todo = [], list(tree.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += tree.get(pid, [])
+    return found
