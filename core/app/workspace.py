@@ -63,6 +63,14 @@ class Ownership:
     owner: str = ""
     shared: bool = False
 
+    def changeable_by(self, user: User) -> bool:
+        """Only the owner or an admin deletes a video or changes its sharing."""
+        return user.is_admin or (bool(self.owner) and self.owner == user.name)
+
+    def visible_to(self, user: User) -> bool:
+        """Admins see every video; others their own and the shared ones."""
+        return self.shared or self.changeable_by(user)
+
 
 def safe_file_name(name: str) -> str:
     """`name` reduced to a plain file name: no folders, only letters, digits, `_ . -`."""
@@ -203,34 +211,28 @@ class Workspace:
         self.set_ownership(demo, Ownership("", shared=True))
         return demo
 
+    def _ownership_record(self, video: Path) -> Path:
+        return self.owners_dir / f"{video_id(video)}.json"
+
     def ownership(self, video: Path) -> Ownership:
         """Who owns `video` and whether it is shared (`Ownership()` when nothing is recorded)."""
         try:
-            return Ownership(**json.loads((self.owners_dir / f"{video_id(video)}.json").read_text()))
+            return Ownership(**json.loads(self._ownership_record(video).read_text()))
         except (OSError, ValueError, TypeError):
             return Ownership()
 
     def set_ownership(self, video: Path, ownership: Ownership) -> None:
-        write_json_atomic(self.owners_dir / f"{video_id(video)}.json", asdict(ownership))
-
-    def can_see(self, user: User, video: Path) -> bool:
-        """Admins see every video; others their own and the shared ones."""
-        ownership = self.ownership(video)
-        return user.is_admin or ownership.shared or (bool(ownership.owner) and ownership.owner == user.name)
-
-    def can_change(self, user: User, video: Path) -> bool:
-        """Only the owner or an admin deletes a video or changes its sharing."""
-        return user.is_admin or (bool(self.ownership(video).owner) and self.ownership(video).owner == user.name)
+        write_json_atomic(self._ownership_record(video), asdict(ownership))
 
     def visible_videos(self, user: User) -> list[Path]:
         """The videos `user` may see, sorted by name."""
-        return [video for video in self.videos() if self.can_see(user, video)]
+        return [video for video in self.videos() if self.ownership(video).visible_to(user)]
 
     def visible_video(self, user: User, name: str) -> Path:
         """The workspace video `name` if `user` may see it (else the same error as for no video, so
         other users' video names are not revealed)."""
         video = self.video(name)
-        if not self.can_see(user, video):
+        if not self.ownership(video).visible_to(user):
             raise DFEError(f"no video {name!r} in the workspace")
         return video
 
@@ -286,7 +288,7 @@ class Workspace:
                         os.link(staging, target)
                         return target
                     except FileExistsError:  # added outside the dashboard meanwhile: not ours
-                        (self.owners_dir / f"{target.name}.json").unlink(missing_ok=True)
+                        self._ownership_record(target).unlink(missing_ok=True)
                 counter += 1
 
     def stage_import(self, name: str, data: bytes) -> Path:
@@ -320,7 +322,7 @@ class Workspace:
     def delete_video(self, video: Path, by: User) -> None:
         """Delete a video and everything derived from it (flow of every method, previews, features,
         gallery views), if `by` is its owner or an admin (else `AccessDeniedError`)."""
-        if not self.can_change(by, video):
+        if not self.ownership(video).changeable_by(by):
             raise AccessDeniedError(f"only the owner of {video.name} or an admin may delete it")
         for method in FLOW_METHODS:
             remove_flow(self.flow_dir(method), video_id(video))
@@ -330,4 +332,4 @@ class Workspace:
         remove_flow(self.features_dir / "flow", video_id(video))
         shutil.rmtree(self.gallery_dir(video_id(video)), ignore_errors=True)
         video.unlink(missing_ok=True)
-        (self.owners_dir / f"{video_id(video)}.json").unlink(missing_ok=True)
+        self._ownership_record(video).unlink(missing_ok=True)

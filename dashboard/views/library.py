@@ -53,7 +53,7 @@ for video in videos:
         ownership = workspace().ownership(video)
         details.caption(f"Added by {ownership.owner or 'the team'} · "
                         f"{'shared with the team' if ownership.shared else 'private'}")
-        if not workspace().can_change(user, video):
+        if not ownership.changeable_by(user):
             continue
         shared = actions.toggle("Shared", value=ownership.shared, key=f"share-{video.name}",
                                 help="whether the rest of the team sees this video and its results")
