@@ -285,10 +285,11 @@ class JobRunner(JobStore):
 
     def waiting(self) -> list[JobState]:
         """The queued jobs that may start (any job they wait `after` has finished), in the order free
-        workers will take them."""
+        workers will take them. Jobs no longer queued (cancelled) leave the queue here."""
         with self._lock:
-            states = [self.get(job_id) for job_id in self._queued]
-            ready = [s for s in states if s.status == "queued" and (not s.after or self.get(s.after).finished)]
+            queued = [state for state in map(self.get, self._queued) if state.status == "queued"]
+            self._queued = [state.id for state in queued]
+            ready = [s for s in queued if not s.after or self.get(s.after).finished]
             return fair_order(ready, list(self._running.values()), self._served)
 
     def queue_position(self, job_id: str) -> int | None:
@@ -299,7 +300,6 @@ class JobRunner(JobStore):
 
     def _dispatch(self) -> None:
         """Hand queued jobs to free workers, in fair order (call with the lock held)."""
-        self._queued = [job_id for job_id in self._queued if self.get(job_id).status == "queued"]
         for state in self.waiting()[:max(0, self._workers - len(self._running))]:
             if self._pool is None:
                 self._pool = self._new_pool()

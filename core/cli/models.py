@@ -104,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
             if not args.version:
                 raise UsageError("give the version the alias should point at (or --remove)")
             registry.set_alias(args.alias, args.version)
-            audit("alias_version", registry.resolve(args.alias), base_dir, alias=args.alias)
-            print(f"{args.alias} -> {registry.resolve(args.alias)}")
+            version = registry.resolve(args.alias)
+            audit("alias_version", version, base_dir, alias=args.alias)
+            print(f"{args.alias} -> {version}")
     elif args.action == "tag":
         tags = registry.set_tags(args.version, args.add, args.remove)
         audit("tag_version", registry.resolve(args.version), base_dir, tags=tags)
