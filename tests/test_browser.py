@@ -76,8 +76,20 @@ def open_page(page, link: str, heading: str) -> None:
     page.get_by_role("heading", name=heading).wait_for()
 
 
+# True once every image has loaded, every Plotly chart has drawn its SVG and every player knows its video.
+DRAWN = """() => Array.from(document.images).every(image => image.complete)
+    && Array.from(document.querySelectorAll('.js-plotly-plot')).every(chart => chart.querySelector('.main-svg'))
+    && Array.from(document.querySelectorAll('video')).every(video => video.readyState >= 1)"""
+
+
+def settle(page) -> None:
+    """Waits until the page's script run has finished and its charts and media have drawn."""
+    page.get_by_test_id("stStatusWidgetRunningIcon").wait_for(state="detached")
+    page.wait_for_function(DRAWN)
+
+
 def shoot(page, name: str) -> None:
-    page.wait_for_timeout(1500)  # charts and media finish drawing
+    settle(page)
     assert page.get_by_text("Traceback").count() == 0
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
@@ -147,7 +159,7 @@ def test_a_user_goes_from_upload_to_a_new_model_version(server, page, registry_d
     for motion in ("pan_up", "pan_down", "zoom_in", "zoom_out", "rotate_cw", "rotate_ccw", "shake", "static"):
         page.get_by_role("button", name=f"Remove {motion}").click()
         page.get_by_role("button", name=f"Remove {motion}").wait_for(state="detached")
-    page.wait_for_timeout(1000)
+    settle(page)
     page.get_by_role("button", name="Start fine-tuning").click()
     page.get_by_text("new version v").wait_for()
     shoot(page, "8_models")

@@ -1,5 +1,5 @@
 """Flow-stream initialisation and adaptation: cross-modal kernels, AdaBN, upper-block training, the
-camera-motion clips, and the measured quality of the default (motion_adapted) weights."""
+camera-motion clips, and the measured quality of the shipped default (motion_curriculum) weights."""
 
 from __future__ import annotations
 
@@ -29,13 +29,6 @@ needs_prepared_weights = pytest.mark.skipif(
 def test_the_default_weights_are_the_shipped_motion_curriculum():
     from core.features.config import load_config
     assert ModelSection().weights == "motion_curriculum" == load_config().model.weights
-
-
-@needs_prepared_weights
-def test_prepared_default_weights_reach_095_on_unseen_scenes():
-    metrics = json.loads(motion_adapted_metrics_path().read_text())
-    assert metrics["eval_scenes_unseen"] is True and metrics["eval_clips"] >= 80
-    assert metrics["eval_knn1_accuracy"] >= 0.95
 
 
 def first_conv(swap_xy: bool) -> keras.layers.Layer:
@@ -167,3 +160,18 @@ def test_the_shipped_default_tells_object_motions_apart():
     inputs = stack_preprocessed(iter_curriculum_flows(clips, OpticalFlowComputer("dis", workers=1)), len(clips))
     features = clip_features(build_flow_i3d("motion_curriculum"), inputs)
     assert knn_loo_accuracy(features, np.arange(8) % 4) == 1.0
+
+
+def test_the_shipped_default_tells_camera_motions_apart():
+    """On textures no training used, clips of the camera moving the same way (pans, zooms, turns, each
+    over 2 scenes) are nearest each other: leave-one-out 1-NN over 6 camera motions."""
+    from core.training.adaptation import clip_features, stack_preprocessed
+    from core.training.curriculum import CurriculumSampler, ImageSource, iter_curriculum_flows
+
+    sampler = CurriculumSampler([], seed=22, photometric=False)
+    motions = ("pan_left", "pan_right", "zoom_in", "zoom_out", "rotate_cw", "rotate_ccw")
+    clips = [sampler.clip("camera", motion, [], ImageSource("texture", str(950 + scene)))
+             for scene in range(2) for motion in motions]
+    inputs = stack_preprocessed(iter_curriculum_flows(clips, OpticalFlowComputer("dis", workers=1)), len(clips))
+    features = clip_features(build_flow_i3d("motion_curriculum"), inputs)
+    assert knn_loo_accuracy(features, np.arange(12) % 6) == 1.0
