@@ -19,6 +19,7 @@ from core.flow.methods import FLOW_METHODS
 from core.flow.store import FLOW_STORAGE
 from core.model.endpoints import MIN_FRAMES, EndpointError, resolve_endpoint
 from core.common.values import as_type
+from core.features.shared_windows import SPAN as SHARED_SPAN
 from core.errors import ConfigError
 from core.weights.sources import WEIGHT_SOURCES
 
@@ -26,6 +27,7 @@ DEFAULT_MODEL_CONFIG = CONFIG_DIR / "dynamic_model_config.yaml"
 RGB_OPTIONS = ("off", "predictions", "two_stream")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 DEVICES = ("auto", "cpu", "gpu")
+WINDOW_MODES = ("exact", "shared")  # each window through I3D alone, or windows pooled from one pass
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class ModelSection:
     seed: int = 0
     rgb: str = "off"
     feature_fps: float | None = None  # features per second; replaces stride (stride = fps / feature_fps)
+    window_mode: str = "exact"  # shared: overlapping windows from one I3D pass (core.features.shared_windows)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,11 @@ class ExtractorConfig:
         _check(self.flow.storage in FLOW_STORAGE, "flow.storage", f"must be one of {FLOW_STORAGE}")
         _check(self.model.feature_fps is None or self.model.feature_fps > 0, "model.feature_fps",
                "must be a positive number of features per second (or null to use model.stride)")
+        _check(self.model.window_mode in WINDOW_MODES, "model.window_mode", f"must be one of {WINDOW_MODES}")
+        _check(self.model.window_mode == "exact" or (self.model.endpoint == "Features"
+                                                     and self.model.sequence_length == SHARED_SPAN),
+               "model.window_mode", f"shared needs model.endpoint Features and model.sequence_length {SHARED_SPAN} "
+               "(each output of I3D's last pool stands for 16 frames)")
         try:
             resolve_endpoint(self.model.endpoint)
         except EndpointError as error:

@@ -6,7 +6,8 @@
     feature_set = extractor.extract_video("clip.mp4", output_dir="results/features")
 
 Every window is computed on its own (BatchNorm in inference mode, no state between windows), so a
-window's features do not depend on the batch or on the rest of the video.
+window's features do not depend on the batch or on the rest of the video; `model.window_mode: shared`
+trades that for speed (`core.features.shared_windows`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import threading
 from contextlib import nullcontext
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -29,13 +31,14 @@ from core.errors import DFEError, FlowShapeError, SequenceError
 from core.features.store import FeatureSet, read_features, write_features
 from core.weights.flow_stream import build_flow_i3d, read_weights_metrics
 from core.flow.pipeline import FlowJob, VideoFlow
-from core.model.i3d import endpoint_model
+from core.model.i3d import endpoint_model, pooled_model
 from core.registry.versions import MODEL_NAME
 from core.common.progress import ProgressCallback, no_progress
 from core.features.rgb_stream import RGBStream, rgb_frame, top_k
 from core.registry.serializer import ModelSerializer
-from core.features.sequences import Window, cut_window, make_windows, preprocess_flow
-from core.features.streaming import BatchedForward, WindowCutter
+from core.features.sequences import Window, make_windows, preprocess_flow
+from core.features.shared_windows import SharedWindows
+from core.features.streaming import BatchedForward, WindowCutter, WindowForward
 from core.video.decode import VideoInfo
 
 
@@ -111,6 +114,9 @@ class DynamicFeatureExtractor:
         # One trace for every batch size and window length (a short last batch would trace again).
         clips = tf.TensorSpec([None, None, *self.model.input.shape[2:]], tf.float32)
         self._forward = tf.function(lambda x: self._endpoint_model(x, training=False), input_signature=[clips])
+        if settings.window_mode == "shared":
+            pooled = pooled_model(self.model)
+            self._pooled = tf.function(lambda x: pooled(x, training=False), input_signature=[clips])
         self._lock = threading.Lock()  # one forward pass at a time per extractor
         self._rgb: RGBStream | None = None  # loaded on first use
 
@@ -124,7 +130,7 @@ class DynamicFeatureExtractor:
         return {"endpoint": self.endpoint, "weights": model.weights, "weights_path": model.weights_path,
                 "seed": model.seed, "rgb": model.rgb,
                 "sequence_length": model.sequence_length, "stride": model.stride, "feature_fps": model.feature_fps,
-                "input_size": model.input_size, "precision": self.precision,
+                "input_size": model.input_size, "window_mode": model.window_mode, "precision": self.precision,
                 "model_name": self.model.name}
 
     def save_model_with_serializer(self, base_dir: str | os.PathLike, metadata: dict[str, Any] | None = None,
@@ -186,12 +192,11 @@ class DynamicFeatureExtractor:
     def extract_flow(self, flow: np.ndarray, fps: float, name: str = "sequence",
                      progress: ProgressCallback = no_progress) -> FeatureSet:
         """Per-window features of one pixel flow sequence `[T, H, W, 2]` at `fps`."""
-        model = self.config.model
-        windows = make_windows(name, len(flow), fps, model.sequence_length, self.stride(fps))
-        flow_batches = self._flow_batches(len(windows), progress)
-        for window in windows:
-            flow_batches.add(preprocess_flow(cut_window(flow, window), model.input_size))
-        return FeatureSet(name, np.concatenate(flow_batches.outputs()), windows, fps, self.settings())
+        windows = make_windows(name, len(flow), fps, self.config.model.sequence_length, self.stride(fps))
+        window_features = self._window_features(windows, progress)
+        for flow_frame in flow:
+            window_features.push(flow_frame)
+        return FeatureSet(name, window_features.features(), windows, fps, self.settings())
 
     def stride(self, fps: float) -> int:
         """Frames between window starts for flow at `fps`: `model.stride`, or with
@@ -199,8 +204,20 @@ class DynamicFeatureExtractor:
         feature_fps = self.config.model.feature_fps
         return self.config.model.stride if feature_fps is None else max(1, round(fps / feature_fps))
 
-    def _flow_batches(self, total: int, progress: ProgressCallback) -> BatchedForward:
-        return BatchedForward(self.extract_features, self.config.inference.batch_size, total, progress)
+    def _window_features(self, windows: list[Window], progress: ProgressCallback) -> WindowForward | SharedWindows:
+        """What turns pushed pixel flow frames into the features of `windows` (`model.window_mode`)."""
+        prepare = partial(preprocess_flow, crop_size=self.config.model.input_size)
+        if self.config.model.window_mode == "shared":
+            return SharedWindows(windows, prepare, self._shared_features, self.extract_features, progress)
+        return WindowForward(windows, prepare, self.extract_features, self.config.inference.batch_size, progress)
+
+    def _shared_features(self, chunk: np.ndarray) -> np.ndarray:
+        """`[1, 8P, S, S, 2]` preprocessed flow -> `[P - 1, 1024] float32`: the `Features` of its
+        16-frame windows every 8 frames, from one forward pass (`core.features.shared_windows`)."""
+        clips = self._check_clips(chunk)
+        with self._lock, _device_scope(self.config.inference.device):
+            pooled = np.asarray(self._pooled(tf.constant(clips)), dtype=np.float32)
+        return pooled.reshape(pooled.shape[1], -1)
 
     def extract_video(self, video_path: str | os.PathLike, output_dir: str | os.PathLike | None = None,
                       flow_dir: str | os.PathLike | None = None, progress: ProgressCallback = no_progress,
@@ -236,16 +253,13 @@ class DynamicFeatureExtractor:
             if stored is not None and stored.settings == _jsonable(settings):
                 progress(len(stored.windows), len(stored.windows))
                 return stored
-        model = self.config.model
         windows = make_windows(name, flow.record.num_flow_frames, flow.record.fps,
-                               model.sequence_length, self.stride(flow.record.fps))
-        flow_windows, flow_batches = WindowCutter(windows), self._flow_batches(len(windows), progress)
+                               self.config.model.sequence_length, self.stride(flow.record.fps))
+        window_features = self._window_features(windows, progress)
         decoded = self._decoded_with_rgb(flow, windows)
         for flow_frame in flow.frames(decoded, flow_progress):
-            for _, clip in flow_windows.push(flow_frame):
-                flow_batches.add(preprocess_flow(clip, model.input_size))
-        feature_set = FeatureSet(name, np.concatenate(flow_batches.outputs()), windows,
-                                 flow.record.fps, settings)
+            window_features.push(flow_frame)
+        feature_set = FeatureSet(name, window_features.features(), windows, flow.record.fps, settings)
         if self.config.model.rgb != "off":
             for _ in decoded:  # flow was read back from disk: the RGB stream still needs the frames
                 pass

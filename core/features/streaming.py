@@ -76,3 +76,24 @@ class BatchedForward:
         """Every batch's output, in order, after running what is still pending."""
         self._flush()
         return self._outputs
+
+
+class WindowForward:
+    """Features of `windows` from frames pushed one at a time: each window is cut as its last frame
+    arrives (`WindowCutter`), made model input by `prepare` and run through `forward` with others,
+    `batch_size` at once (`BatchedForward`); `progress(windows done, windows)` after each batch."""
+
+    def __init__(self, windows: Sequence[Window], prepare: Callable[[np.ndarray], np.ndarray],
+                 forward: Callable[[np.ndarray], np.ndarray], batch_size: int,
+                 progress: ProgressCallback = no_progress) -> None:
+        self._cutter, self._prepare = WindowCutter(windows), prepare
+        self._batches = BatchedForward(forward, batch_size, len(windows), progress)
+
+    def push(self, frame: np.ndarray) -> None:
+        """Add the next frame; the windows it completes join the batch."""
+        for _, clip in self._cutter.push(frame):
+            self._batches.add(self._prepare(clip))
+
+    def features(self) -> np.ndarray:
+        """`[N, ...]` outputs, row i for `windows[i]`, once every frame has been pushed."""
+        return np.concatenate(self._batches.outputs())

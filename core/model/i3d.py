@@ -148,6 +148,13 @@ def _endpoint_output(model: keras.Model, name: str):
     return model.get_layer(canonical).output
 
 
+def pooled_model(model: keras.Model) -> keras.Model:
+    """A model sharing `model`'s weights whose output is `Logits_AvgPool`, before the mean over time:
+    `[B, T, H, W, C]` -> `[B, ceil(T / 8) - 1, 1, 1, 1024]`. Output step i is the `Features` of the
+    16 input frames [8i, 8i + 16) seen with the rest of the input as temporal context."""
+    return keras.Model(model.input, model.get_layer("Logits_AvgPool").output)
+
+
 def endpoint_model(model: keras.Model, endpoints: str | list[str]) -> keras.Model:
     """A model sharing `model`'s weights whose outputs are the given endpoint(s) or alias(es)."""
     names = [endpoints] if isinstance(endpoints, str) else list(endpoints)
