@@ -167,8 +167,30 @@ def test_auto_precision_follows_the_hardware(monkeypatch, native_bfloat16):
     assert module.resolve_precision("mixed_bfloat16", "cpu") == "mixed_bfloat16"
     monkeypatch.setattr(tf.config, "list_physical_devices",
                         lambda kind=None: ["/physical_device:GPU:0"] if kind == "GPU" else [])
-    assert module.resolve_precision("auto", "auto") == "float32"  # a GPU computes in float32
+    monkeypatch.setattr(tf.config.experimental, "get_device_details",
+                        lambda device: {"device_name": "NVIDIA H200", "compute_capability": (9, 0)})
+    assert module.resolve_precision("auto", "auto") == "mixed_bfloat16"  # the GPU's, not the CPU's
     assert module.resolve_precision("auto", "cpu") == ("mixed_bfloat16" if native_bfloat16 else "float32")
+    monkeypatch.setattr(tf.config.experimental, "get_device_details",
+                        lambda device: {"device_name": "Tesla T4", "compute_capability": (7, 5)})
+    assert module.resolve_precision("auto", "gpu") == "mixed_float16"
+
+
+@pytest.mark.parametrize("capability, policy", [((9, 0), "mixed_bfloat16"), ((8, 0), "mixed_bfloat16"),
+                                                ((7, 5), "mixed_float16"), ((7, 0), "mixed_float16"),
+                                                ((6, 1), "float32"), (None, "float32")])
+def test_a_gpu_computes_in_the_mixed_precision_its_tensor_cores_have(capability, policy):
+    from core.features.extractor import gpu_precision
+    assert gpu_precision(capability) == policy
+
+
+def test_mixed_float16_without_a_gpu_is_a_clear_error(monkeypatch):
+    import tensorflow as tf
+    from core.features.extractor import DeviceError
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    config = ExtractorConfig(model=ModelSection(weights="random"), inference=InferenceSection(precision="mixed_float16"))
+    with pytest.raises(DeviceError, match="mixed_float16 needs a GPU"):
+        DynamicFeatureExtractor(config=config)
 
 
 def test_spatial_endpoint_gives_full_activations():

@@ -25,7 +25,7 @@ from core.weights.sources import WEIGHT_SOURCES
 
 DEFAULT_MODEL_CONFIG = CONFIG_DIR / "dynamic_model_config.yaml"
 RGB_OPTIONS = ("off", "predictions", "two_stream")
-PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 DEVICES = ("auto", "cpu", "gpu")
 WINDOW_MODES = ("exact", "shared")  # each window through I3D alone, or windows pooled from one pass
 

@@ -61,14 +61,28 @@ def compute_policy(model: keras.Model) -> str:
     return next(layer.dtype_policy.name for layer in model.layers if isinstance(layer, keras.layers.Conv3D))
 
 
+def gpu_precision(compute_capability: tuple[int, int] | None) -> str:
+    """The mixed precision a GPU of this CUDA compute capability runs fastest: bfloat16 tensor cores
+    from 8.0 (Ampere, Hopper), float16 ones from 7.0 (Volta, Turing), float32 before or if unknown."""
+    if compute_capability is None or tuple(compute_capability) < (7, 0):
+        return "float32"
+    return "mixed_bfloat16" if tuple(compute_capability) >= (8, 0) else "mixed_float16"
+
+
 def resolve_precision(precision: str, device: str) -> str:
-    """The Keras dtype policy for `precision`; "auto" is mixed_bfloat16 on a CPU with native bfloat16
-    (measured: ~1.7x float32, features within cosine 0.9999, benchmarks/extractor_speed.py), else
-    float32."""
+    """The Keras dtype policy for `precision`. "auto": on the first GPU TensorFlow sees (unless
+    `device` is "cpu"), its mixed precision (`gpu_precision`); on a CPU with native bfloat16,
+    mixed_bfloat16 (measured: ~1.7x float32, features within cosine 0.9999,
+    benchmarks/extractor_speed.py); else float32. mixed_float16 needs a GPU."""
+    gpus = tf.config.list_physical_devices("GPU") if device != "cpu" else []
+    if precision == "mixed_float16" and not gpus:
+        raise DeviceError("inference.precision mixed_float16 needs a GPU (TensorFlow's CPU kernels have no "
+                          "float16 3D pooling); on a CPU use mixed_bfloat16 or float32")
     if precision != "auto":
         return precision
-    on_gpu = device != "cpu" and bool(tf.config.list_physical_devices("GPU"))
-    return "mixed_bfloat16" if not on_gpu and cpu_has_bfloat16() else "float32"
+    if gpus:
+        return gpu_precision(tf.config.experimental.get_device_details(gpus[0]).get("compute_capability"))
+    return "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
 
 
 def _device_scope(device: str):
