@@ -158,6 +158,17 @@ def argument_parser(description: str, methods: bool = False) -> argparse.Argumen
     return parser
 
 
+def parse_with_video(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+                     default: Path) -> argparse.Namespace:
+    """Adds `--video PATH` (default `default`, one of opencv-doc's videos) to `parser` and parses
+    `argv`; exits with a clear message where the video is absent."""
+    parser.add_argument("--video", type=Path, default=default, help=f"a video (default {default})")
+    args = parser.parse_args(argv)
+    if not args.video.is_file():
+        parser.error(f"{args.video} not found: install Debian's opencv-doc or give --video")
+    return args
+
+
 def write_json(path: Path | None, results: Mapping[str, Any]) -> None:
     """Write `results` to `path` as indented JSON, if a path was given."""
     if path is not None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 
-from benchmarks.common import argument_parser, print_table, verdict, write_json
+from benchmarks.common import argument_parser, parse_with_video, print_table, verdict, write_json
 from core.common.process import available_cpus, descendant_pids
 from core.video.decode import probe_video
 
@@ -84,14 +84,11 @@ def feature_windows(output: Path) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argument_parser(__doc__)
-    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help=f"a video (default {DEFAULT_VIDEO})")
     parser.add_argument("--minutes", type=float, default=60.0, help="length of the looped video (default 60)")
     parser.add_argument("--method", default="dis", help="flow method (default dis)")
     parser.add_argument("--model_version", default="default", help="registry version or alias (default 'default')")
     parser.add_argument("--sample_s", type=float, default=0.5, help="memory sampling interval (default 0.5 s)")
-    args = parser.parse_args(argv)
-    if not args.video.is_file():
-        parser.error(f"{args.video} not found: install Debian's opencv-doc or give --video")
+    args = parse_with_video(parser, argv, DEFAULT_VIDEO)
     with tempfile.TemporaryDirectory() as tmp:
         video = looped_video(args.video, args.minutes, Path(tmp))
         info = probe_video(video)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import argument_parser, elsewhere_pct, median_seconds, print_table, verdict, write_json
+from benchmarks.common import (argument_parser, elsewhere_pct, median_seconds, parse_with_video, print_table, verdict,
+                               write_json)
 from core.common.process import available_cpus, configure_process
 from core.features.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
 from core.features.extractor import DynamicFeatureExtractor
@@ -93,13 +94,10 @@ def report(results: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     configure_process()
     parser = argument_parser(__doc__)
-    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help=f"a video (default {DEFAULT_VIDEO})")
     parser.add_argument("--seconds", type=float, default=10.0, help="use the first N seconds (default 10)")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds (default 3)")
     parser.add_argument("--batch_size", type=int, default=4, help="windows per I3D forward (default 4)")
-    args = parser.parse_args(argv)
-    if not args.video.is_file():
-        parser.error(f"{args.video} not found: install Debian's opencv-doc or give --video")
+    args = parse_with_video(parser, argv, DEFAULT_VIDEO)
     with tempfile.TemporaryDirectory() as tmp:
         video = clip_of(args.video, args.seconds, Path(tmp))
         results = measure(video, args.repeats, args.batch_size, Path(tmp))

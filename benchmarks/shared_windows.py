@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import argument_parser, median_seconds, print_table, write_json
+from benchmarks.common import argument_parser, median_seconds, parse_with_video, print_table, write_json
 from benchmarks.pipeline_speed import DEFAULT_VIDEO, clip_of
 from core.common.process import available_cpus, configure_process
 from core.features.config import ExtractorConfig, InferenceSection, ModelSection
@@ -65,16 +65,13 @@ def report(results: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     configure_process()
     parser = argument_parser(__doc__)
-    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO, help=f"a video (default {DEFAULT_VIDEO})")
     parser.add_argument("--seconds", type=float, default=10.0, help="use the first N seconds (default 10)")
     parser.add_argument("--weights", nargs="+", default=[ModelSection().weights],
                         help=f"flow-stream weights (default {ModelSection().weights})")
     parser.add_argument("--strides", type=int, nargs="+", default=[8, 4, 2], help="strides (default 8 4 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds (default 3)")
     parser.add_argument("--batch_size", type=int, default=4, help="windows per exact forward (default 4)")
-    args = parser.parse_args(argv)
-    if not args.video.is_file():
-        parser.error(f"{args.video} not found: install Debian's opencv-doc or give --video")
+    args = parse_with_video(parser, argv, DEFAULT_VIDEO)
     with tempfile.TemporaryDirectory() as tmp:
         results = measure(clip_of(args.video, args.seconds, Path(tmp)), args.weights, args.strides, args.repeats,
                           args.batch_size)
