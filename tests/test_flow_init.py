@@ -26,9 +26,12 @@ needs_prepared_weights = pytest.mark.skipif(
            "python -m core weights prepare)")
 
 
-def test_the_default_weights_are_the_shipped_motion_curriculum():
-    from core.features.config import load_config
-    assert ModelSection().weights == "motion_curriculum" == load_config().model.weights
+def test_the_default_weights_are_the_shipped_motion_curriculum_on_the_flow_they_were_trained_on():
+    from core.features.config import DEFAULT_MODEL_CONFIG, FlowSection, load_config
+    from core.training.motion_curriculum import CurriculumRecipe
+    shipped = load_config(DEFAULT_MODEL_CONFIG)
+    assert ModelSection().weights == "motion_curriculum" == shipped.model.weights
+    assert FlowSection().method == CurriculumRecipe().flow_method == shipped.flow.method == "dis"
 
 
 def first_conv(swap_xy: bool) -> keras.layers.Layer:

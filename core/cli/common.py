@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.errors import DFEError
+from core.features.config import FlowSection
 from core.flow.methods import FLOW_METHODS
 from core.flow.pipeline import FlowJob
 from core.flow.store import FLOW_FORMATS
@@ -31,8 +32,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def add_flow_options(parser: argparse.ArgumentParser) -> None:
     """The options that choose how flow is computed."""
     group = parser.add_argument_group("optical flow")
-    group.add_argument("--method", default="tvl1", choices=sorted(FLOW_METHODS),
-                       help="flow algorithm (default: tvl1, the I3D standard; dis is ~100x faster)")
+    group.add_argument("--method", default=FlowSection().method, choices=sorted(FLOW_METHODS),
+                       help=f"flow algorithm (default: {FlowSection().method}, what the default weights are trained "
+                            "on; tvl1 is the I3D standard, for DeepMind's Kinetics flow weights)")
     group.add_argument("--param", action="append", type=parse_param, default=[], metavar="KEY=VALUE",
                        help="a method parameter, repeatable (e.g. --param preset=fast for dis)")
     group.add_argument("--convention", choices=("i3d", "native"), default="i3d",

@@ -54,7 +54,7 @@ class InferenceSection:
 
 @dataclass(frozen=True)
 class FlowSection:
-    method: str = "tvl1"
+    method: str = "dis"  # what the default weights are trained on: on TV-L1 flow they fall below random init
     fps: float | None = None
     storage: str = "npy"  # what extract_video keeps of the flow: none, npy, npy16, jpg or flo
 

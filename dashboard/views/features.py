@@ -21,7 +21,8 @@ video = video_picker()
 left, right = st.columns(2)
 version = model_version_picker(left, help="an alias (e.g. default) or a version of the registry")
 flow_method = right.selectbox("Optical flow", list(FLOW_METHODS), index=list(FLOW_METHODS).index("dis"),
-                              help="tvl1 is the I3D standard; dis is much faster")
+                              help="dis: what the default weights are trained on; tvl1: the I3D standard, "
+                                   "for DeepMind's Kinetics flow weights")
 length = left.number_input("Window length (frames)", min_value=9, max_value=128, value=16)
 stride = right.number_input("Stride (frames)", min_value=1, max_value=128, value=8)
 endpoint = left.selectbox("Endpoint", FEATURE_ENDPOINT_CHOICES,
