@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.errors import ConfigError
 from core.flow.computer import OpticalFlowComputer
 from core.training.curriculum import (OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, ImageSource, ObjectSpec,
                                       curriculum_clip_flow, render_curriculum_clip)
@@ -98,6 +99,16 @@ def test_training_never_sees_the_held_out_composed_pairs(opencv_doc):
     assert any(c.camera in PANS for c in composed)  # pans are trained, with other object motions
     test_photos = {str(p) for p in photograph_paths("test", opencv_doc)}
     assert not [c for c in clips if c.background.ref in test_photos]
+
+
+def test_a_held_out_object_motion_is_in_no_training_clip(opencv_doc):
+    from core.training.motion_curriculum import CurriculumRecipe, training_clips
+
+    clips = training_clips(CurriculumRecipe(clips=300, held_out_objects=("turn_cw", "turn_ccw")))
+    motions = {o.motion for c in clips for o in c.objects}
+    assert not motions & {"turn_cw", "turn_ccw"} and {"left", "grow", "swing"} <= motions
+    with pytest.raises(ConfigError, match="spin"):
+        training_clips(CurriculumRecipe(clips=3, held_out_objects=("spin",)))
 
 
 def test_the_default_recipe_runs_its_first_steps(opencv_doc):

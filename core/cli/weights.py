@@ -4,9 +4,11 @@ shipped default again."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from core.common.atomic import sha256_of
 from core.common.progress import TqdmProgress
+from core.errors import DFEError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,11 +25,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("action", choices=("prepare", "train-default"))
     parser.add_argument("--weights_dir", default=None, help="cache folder (default: DFE_WEIGHTS_DIR or assets/weights)")
     parser.add_argument("--force", action="store_true", help="convert again even if cached")
+    parser.add_argument("--held_out_objects", nargs="+", default=[], metavar="MOTION",
+                        help="train-default: object motions no training clip has, to measure how the features "
+                             "generalise to them (e.g. turn_cw turn_ccw); needs --output")
+    parser.add_argument("--output", default=None,
+                        help="train-default: write the weights here instead of the shipped file")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return train_default() if args.action == "train-default" else prepare(args)
+    return train_default(args) if args.action == "train-default" else prepare(args)
 
 
 def prepare(args: argparse.Namespace) -> int:
@@ -51,11 +58,15 @@ def prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def train_default() -> int:
-    from core.training.motion_curriculum import make_motion_curriculum
+def train_default(args: argparse.Namespace) -> int:
+    from core.training.motion_curriculum import CurriculumRecipe, make_motion_curriculum
+    from core.weights.flow_stream import MOTION_CURRICULUM_PATH
 
+    if args.held_out_objects and not args.output:
+        raise DFEError("--held_out_objects makes weights for a measurement, not the shipped default: give --output")
+    recipe = CurriculumRecipe(held_out_objects=tuple(args.held_out_objects))
     with TqdmProgress("motion curriculum clips", "clip") as progress:
-        path = make_motion_curriculum(progress=progress)
+        path = make_motion_curriculum(recipe, Path(args.output) if args.output else MOTION_CURRICULUM_PATH, progress)
     print(f"motion_curriculum weights written to {path}; measurements beside it ({path.with_suffix('.json')})")
     return 0
 

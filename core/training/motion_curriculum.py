@@ -22,13 +22,15 @@ import keras
 import numpy as np
 
 from core.common.progress import ProgressCallback, no_progress
+from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import EpochProgress, cache_activations, counted, train_motion_heads
 from core.training.curriculum import OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, iter_curriculum_flows
 from core.training.motion_adapted import adabn_on_clips
 from core.training.motion_dataset import MOTIONS
-from core.training.motion_families import PANS, TRANSLATIONS, family_scores, family_sets, preprocess_sets
+from core.training.motion_families import (PANS, TRANSLATIONS, family_scores, family_sets, preprocess_sets,
+                                          scores_by_label)
 from core.training.photographs import photograph_paths
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
 from core.weights.packed import save_packed_weights
@@ -52,11 +54,17 @@ class CurriculumRecipe:
     epochs: int = 15
     object_weight: float = 3.0
     single_object_share: float = 0.5
+    held_out_objects: tuple[str, ...] = ()  # object motions no training clip has (a family kept for measurement)
 
 
 def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
-    """The recipe's training clips, from the TRAIN photographs and textures, HELD_OUT_PAIRS excluded."""
+    """The recipe's training clips, from the TRAIN photographs and textures, HELD_OUT_PAIRS and the
+    recipe's held-out object motions excluded."""
+    unknown = set(recipe.held_out_objects) - set(OBJECT_MOTIONS)
+    if unknown:
+        raise ConfigError(f"unknown object motion(s) {sorted(unknown)} to hold out; choose from {OBJECT_MOTIONS}")
     sampler = CurriculumSampler(photograph_paths("train"), recipe.seed, composed_exclusions=HELD_OUT_PAIRS,
+                                object_motions=[m for m in OBJECT_MOTIONS if m not in recipe.held_out_objects],
                                 single_object_share=recipe.single_object_share)
     return sampler.clips(recipe.clips, TRAIN_FAMILIES)
 
@@ -85,11 +93,14 @@ def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target
     model = build_flow_i3d(recipe.init)
     history = train_on_curriculum(model, clips, computer, recipe, progress)
     sets = family_sets(photograph_paths("test"))
-    scores = family_scores(model, sets, preprocess_sets(sets, computer))
+    inputs = preprocess_sets(sets, computer)
+    scores = family_scores(model, sets, inputs)
     return save_packed_weights(model, target, {
         "recipe": asdict(recipe), "train_families": list(TRAIN_FAMILIES),
         "held_out": {"photographs": "the TEST photographs (core.training.photographs)",
-                     "composed_pairs": {camera: list(objects) for camera, objects in HELD_OUT_PAIRS.items()}},
+                     "composed_pairs": {camera: list(objects) for camera, objects in HELD_OUT_PAIRS.items()},
+                     "object_motions": list(recipe.held_out_objects)},
         "camera_motions": list(MOTIONS), "object_motions": list(OBJECT_MOTIONS),
-        "eval_knn1_accuracy": scores, "eval_clips": {name: len(s.clips) for name, s in sets.items()},
+        "eval_knn1_accuracy": scores,
+        "eval_object_knn1_by_motion": scores_by_label(model, sets["object"], inputs["object"]), "eval_clips": {name: len(s.clips) for name, s in sets.items()},
         "final_train": {key: values[-1] for key, values in history.items()}})

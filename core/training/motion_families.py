@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from core.common.progress import ProgressCallback, no_progress
-from core.evaluation.metrics import knn_loo_accuracy
+from core.evaluation.metrics import knn_loo_accuracy, knn_loo_predictions
 from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import clip_features, stack_preprocessed
 from core.training.curriculum import (RIGID_OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, ImageSource,
@@ -70,3 +70,11 @@ def family_scores(model: keras.Model, sets: dict[str, MotionFamilySet],
                   inputs: dict[str, np.ndarray]) -> dict[str, float]:
     """{family: leave-one-out 1-NN accuracy (cosine) of the model's Features}."""
     return {name: knn_loo_accuracy(clip_features(model, inputs[name]), s.labels, 1) for name, s in sets.items()}
+
+
+def scores_by_label(model: keras.Model, motion_set: MotionFamilySet, inputs: np.ndarray) -> dict[str, float]:
+    """{label name: leave-one-out 1-NN accuracy (cosine) of that label's clips}, neighbours searched
+    among all the set's clips (e.g. how well a held-out object motion is told apart from the others)."""
+    predictions = knn_loo_predictions(clip_features(model, inputs), motion_set.labels, 1)
+    return {name: float(np.mean(predictions[motion_set.labels == index] == index))
+            for index, name in enumerate(motion_set.label_names) if np.any(motion_set.labels == index)}
