@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
+from typing import Callable
 
 import cv2
+import keras
 import numpy as np
 
 from benchmarks.common import argument_parser, print_table, write_json
@@ -32,10 +35,12 @@ from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import clip_features, stack_preprocessed
 from core.training.curriculum import render_curriculum_clip
 from core.training.motion_dataset import rendered_flow
-from core.training.motion_families import family_scores, family_sets, preprocess_sets
+from core.training.motion_families import family_scores, family_sets, preprocess_sets, scores_by_label
 from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
 from core.video.decode import iter_frames
+from core.model.i3d import build_i3d
 from core.weights.flow_stream import build_flow_i3d
+from core.weights.packed import load_packed_weights
 
 WEIGHTS = ("random", "cross_modal_kinetics_xy", "motion_adapted", "motion_curriculum")
 TILES = (2, 3)  # rows, columns of the vtest frame
@@ -80,6 +85,19 @@ def vtest_windows(computer: OpticalFlowComputer, frames: int = 400) -> tuple[np.
     return np.stack(inputs), np.array(labels)
 
 
+def packed_row(text: str) -> tuple[str, Callable[[], keras.Model]]:
+    """`LABEL=PATH` -> (label, a builder of the flow I3D with the packed weights at PATH)."""
+    label, _, path = text.partition("=")
+    if not path or not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"expected LABEL=PATH of a packed weights file, got {text!r}")
+
+    def build() -> keras.Model:
+        model = build_i3d(channels=2, size=224)
+        load_packed_weights(model, path)
+        return model
+    return label, build
+
+
 def main() -> None:
     configure_process()
     parser = argument_parser(__doc__)
@@ -88,6 +106,9 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=8, help="TEST photographs used as backgrounds")
     parser.add_argument("--vtest", action=argparse.BooleanOptionalAction, default=True,
                         help="score the vtest.avi windows too (default; --no-vtest saves their flow)")
+    parser.add_argument("--packed", action="append", default=[], type=packed_row, metavar="LABEL=PATH",
+                        help="also a row for a packed weights file, e.g. one made by `python -m core weights "
+                             "train-default --held_out_objects ... --output PATH` (repeatable)")
     args = parser.parse_args()
     start = time.perf_counter()
     computer = OpticalFlowComputer(args.eval_flow_method)
@@ -99,9 +120,11 @@ def main() -> None:
           f"({args.eval_flow_method} flow), {len(vtest_labels)} vtest tile windows; "
           f"{time.perf_counter() - start:.0f} s to render and compute flow")
     rows, results = [], {}
-    for weights in args.weights:
-        model = build_flow_i3d(weights)
+    models = [(weights, lambda weights=weights: build_flow_i3d(weights)) for weights in args.weights] + args.packed
+    for weights, build in models:
+        model = build()
         scores = family_scores(model, sets, inputs)
+        scores["object_by_motion"] = scores_by_label(model, sets["object"], inputs["object"])
         scores["reversed"] = reversal_score(clip_features(model, inputs["object"]), clip_features(model, backward),
                                             sets["object"].labels)
         scores["vtest_lr"] = (knn_loo_accuracy(clip_features(model, vtest_inputs), vtest_labels, 1)
@@ -112,6 +135,10 @@ def main() -> None:
     print_table(["flow-stream weights", "object", "camera", "composed", "reversed", "vtest L/R", "elapsed s"], rows)
     majority = max(np.mean(vtest_labels), 1 - np.mean(vtest_labels)) if args.vtest else float("nan")
     print(f"chance: object {1 / 8:.3f}, camera {1 / 10:.3f}, composed {1 / 16:.3f}; vtest majority class {majority:.3f}")
+    print("\nobject set, 1-NN accuracy per object motion:")
+    motions = sets["object"].label_names
+    print_table(["flow-stream weights", *motions],
+                [[name, *(f"{scores['object_by_motion'][m]:.3f}" for m in motions)] for name, scores in results.items()])
     write_json(args.json, {"results": results, "eval_flow_method": args.eval_flow_method,
                            "clips": {name: len(s.clips) for name, s in sets.items()},
                            "vtest_windows": len(vtest_labels)})
