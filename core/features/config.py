@@ -17,9 +17,8 @@ import yaml
 from core.common.paths import CONFIG_DIR
 from core.flow.methods import FLOW_METHODS
 from core.flow.store import FLOW_STORAGE
-from core.model.endpoints import MIN_FRAMES, EndpointError, resolve_endpoint
+from core.model.endpoints import MIN_FRAMES, POOLED_FRAMES, EndpointError, resolve_endpoint
 from core.common.values import as_type
-from core.features.shared_windows import SPAN as SHARED_SPAN
 from core.errors import ConfigError
 from core.weights.sources import WEIGHT_SOURCES
 
@@ -85,8 +84,8 @@ class ExtractorConfig:
                "must be a positive number of features per second (or null to use model.stride)")
         _check(self.model.window_mode in WINDOW_MODES, "model.window_mode", f"must be one of {WINDOW_MODES}")
         _check(self.model.window_mode == "exact" or (self.model.endpoint == "Features"
-                                                     and self.model.sequence_length == SHARED_SPAN),
-               "model.window_mode", f"shared needs model.endpoint Features and model.sequence_length {SHARED_SPAN} "
+                                                     and self.model.sequence_length == POOLED_FRAMES),
+               "model.window_mode", f"shared needs model.endpoint Features and model.sequence_length {POOLED_FRAMES} "
                "(each output of I3D's last pool stands for 16 frames)")
         try:
             resolve_endpoint(self.model.endpoint)

@@ -26,9 +26,10 @@ from core.common.progress import ProgressCallback, no_progress
 from core.errors import ConfigError
 from core.features.sequences import Window
 from core.features.streaming import WindowCutter
+from core.model.endpoints import POOLED_FRAMES, TEMPORAL_STRIDE
 
-GRID = 8  # input frames per step of Mixed_5c's time axis
-SPAN = 16  # input frames behind one output of Logits_AvgPool (2 steps)
+GRID = TEMPORAL_STRIDE  # chunks start on this grid of frames (one step of Mixed_5c)
+SPAN = POOLED_FRAMES  # frames behind one output of Logits_AvgPool: each shared window's length
 CHUNK_FRAMES = 128  # frames per forward: 15 windows of 16 every 8 (a window alone would need 240)
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from core.errors import DFEError
 
-MIN_FRAMES = 9  # time shrinks 8x before the 2-frame average pool: ceil(T / 8) >= 2
+TEMPORAL_STRIDE = 8  # input frames per step of Mixed_5c's time axis (time is halved three times)
+POOLED_FRAMES = 2 * TEMPORAL_STRIDE  # input frames behind one output of the head's 2-step average pool
+MIN_FRAMES = TEMPORAL_STRIDE + 1  # the 2-frame average pool needs ceil(T / 8) >= 2
 
 HEAD_ENDPOINTS = ("Features", "Logits", "Predictions")
 ENDPOINT_ORDER: tuple[str, ...] = (
