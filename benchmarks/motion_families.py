@@ -35,7 +35,8 @@ from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import clip_features, stack_preprocessed
 from core.training.curriculum import render_curriculum_clip
 from core.training.motion_dataset import rendered_flow
-from core.training.motion_families import family_scores, family_sets, preprocess_sets, scores_by_label
+from core.training.motion_families import (family_features, family_scores, family_sets, preprocess_sets,
+                                          scores_by_label)
 from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
 from core.video.decode import iter_frames
 from core.model.i3d import build_i3d
@@ -123,10 +124,10 @@ def main() -> None:
     models = [(weights, lambda weights=weights: build_flow_i3d(weights)) for weights in args.weights] + args.packed
     for weights, build in models:
         model = build()
-        scores = family_scores(model, sets, inputs)
-        scores["object_by_motion"] = scores_by_label(model, sets["object"], inputs["object"])
-        scores["reversed"] = reversal_score(clip_features(model, inputs["object"]), clip_features(model, backward),
-                                            sets["object"].labels)
+        features = family_features(model, inputs)
+        scores = family_scores(sets, features)
+        scores["object_by_motion"] = scores_by_label(sets["object"], features["object"])
+        scores["reversed"] = reversal_score(features["object"], clip_features(model, backward), sets["object"].labels)
         scores["vtest_lr"] = (knn_loo_accuracy(clip_features(model, vtest_inputs), vtest_labels, 1)
                               if args.vtest else float("nan"))
         results[weights] = scores

@@ -29,8 +29,8 @@ from core.training.adaptation import EpochProgress, cache_activations, counted, 
 from core.training.curriculum import OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, iter_curriculum_flows
 from core.training.motion_adapted import adabn_on_clips
 from core.training.motion_dataset import MOTIONS
-from core.training.motion_families import (PANS, TRANSLATIONS, family_scores, family_sets, preprocess_sets,
-                                          scores_by_label)
+from core.training.motion_families import (PANS, TRANSLATIONS, family_features, family_scores, family_sets,
+                                          preprocess_sets, scores_by_label)
 from core.training.photographs import photograph_paths
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
 from core.weights.packed import save_packed_weights
@@ -93,14 +93,14 @@ def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target
     model = build_flow_i3d(recipe.init)
     history = train_on_curriculum(model, clips, computer, recipe, progress)
     sets = family_sets(photograph_paths("test"))
-    inputs = preprocess_sets(sets, computer)
-    scores = family_scores(model, sets, inputs)
+    features = family_features(model, preprocess_sets(sets, computer))
     return save_packed_weights(model, target, {
         "recipe": asdict(recipe), "train_families": list(TRAIN_FAMILIES),
         "held_out": {"photographs": "the TEST photographs (core.training.photographs)",
                      "composed_pairs": {camera: list(objects) for camera, objects in HELD_OUT_PAIRS.items()},
                      "object_motions": list(recipe.held_out_objects)},
         "camera_motions": list(MOTIONS), "object_motions": list(OBJECT_MOTIONS),
-        "eval_knn1_accuracy": scores,
-        "eval_object_knn1_by_motion": scores_by_label(model, sets["object"], inputs["object"]), "eval_clips": {name: len(s.clips) for name, s in sets.items()},
+        "eval_knn1_accuracy": family_scores(sets, features),
+        "eval_object_knn1_by_motion": scores_by_label(sets["object"], features["object"]),
+        "eval_clips": {name: len(s.clips) for name, s in sets.items()},
         "final_train": {key: values[-1] for key, values in history.items()}})

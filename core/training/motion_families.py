@@ -66,15 +66,19 @@ def preprocess_sets(sets: dict[str, MotionFamilySet], computer: OpticalFlowCompu
             for name, s in sets.items()}
 
 
-def family_scores(model: keras.Model, sets: dict[str, MotionFamilySet],
-                  inputs: dict[str, np.ndarray]) -> dict[str, float]:
-    """{family: leave-one-out 1-NN accuracy (cosine) of the model's Features}."""
-    return {name: knn_loo_accuracy(clip_features(model, inputs[name]), s.labels, 1) for name, s in sets.items()}
+def family_features(model: keras.Model, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """{family: the model's Features `[N, 1024]` of its preprocessed clips}."""
+    return {name: clip_features(model, clips) for name, clips in inputs.items()}
 
 
-def scores_by_label(model: keras.Model, motion_set: MotionFamilySet, inputs: np.ndarray) -> dict[str, float]:
+def family_scores(sets: dict[str, MotionFamilySet], features: dict[str, np.ndarray]) -> dict[str, float]:
+    """{family: leave-one-out 1-NN accuracy (cosine) of its Features (`family_features`)}."""
+    return {name: knn_loo_accuracy(features[name], s.labels, 1) for name, s in sets.items()}
+
+
+def scores_by_label(motion_set: MotionFamilySet, features: np.ndarray) -> dict[str, float]:
     """{label name: leave-one-out 1-NN accuracy (cosine) of that label's clips}, neighbours searched
     among all the set's clips (e.g. how well a held-out object motion is told apart from the others)."""
-    predictions = knn_loo_predictions(clip_features(model, inputs), motion_set.labels, 1)
+    predictions = knn_loo_predictions(features, motion_set.labels, 1)
     return {name: float(np.mean(predictions[motion_set.labels == index] == index))
             for index, name in enumerate(motion_set.label_names) if np.any(motion_set.labels == index)}
