@@ -9,7 +9,7 @@ from conftest import PAN_VELOCITY
 from core.errors import FlowShapeError, TooFewFramesError, UnknownFlowMethodError
 from core.flow.computer import OpticalFlowComputer
 from core.flow.methods import FLOW_METHODS
-from core.video.synthetic import translating_frames
+from core.video.synthetic import demo_frames, translating_frames
 
 VELOCITY = (1.5, -0.75)
 
@@ -19,8 +19,8 @@ def panning_frames():
     return list(translating_frames(5, VELOCITY, (96, 80)))
 
 
-def test_registry_has_opencvs_five_methods_and_tvl1_in_tensorflow():
-    assert set(FLOW_METHODS) == {"farneback", "dis", "tvl1", "deepflow", "rlof", "tvl1_tf"}
+def test_registry_has_opencvs_five_methods_tvl1_from_dis_and_tvl1_in_tensorflow():
+    assert set(FLOW_METHODS) == {"farneback", "dis", "tvl1", "deepflow", "rlof", "tvl1_dis", "tvl1_tf"}
 
 
 @pytest.mark.parametrize("method", sorted(FLOW_METHODS))
@@ -31,12 +31,21 @@ def test_each_method_recovers_a_known_translation(method, panning_frames):
     np.testing.assert_allclose(np.median(interior, axis=0), VELOCITY, atol=0.1)
 
 
-@pytest.mark.parametrize("method", ["farneback", "dis", "tvl1", "rlof"])
+@pytest.mark.parametrize("method", ["farneback", "dis", "tvl1", "tvl1_dis", "rlof"])
 def test_parallel_output_is_identical_to_sequential(method, panning_frames):
     sequential = OpticalFlowComputer(method, workers=1).compute_sequence(panning_frames)
     parallel = OpticalFlowComputer(method, workers=2).compute_sequence(panning_frames)
     assert sequential.shape == (4, 80, 96, 2)
     np.testing.assert_array_equal(parallel, sequential)
+
+
+def test_tvl1_started_from_dis_lands_nearer_tvl1_than_dis_does():
+    import cv2
+    frames = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in demo_frames(6, size=(96, 80))]
+    tvl1, started, dis = (OpticalFlowComputer(method, workers=1).compute_sequence(frames)
+                          for method in ("tvl1", "tvl1_dis", "dis"))
+    distance = {name: np.linalg.norm(flow - tvl1, axis=-1).mean() for name, flow in (("started", started), ("dis", dis))}
+    assert distance["started"] < 0.2 and distance["started"] < 0.6 * distance["dis"]  # measured 0.13 and 0.26 px
 
 
 def test_grey_and_colour_frames_are_both_accepted(panning_frames):

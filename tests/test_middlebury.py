@@ -45,3 +45,14 @@ def test_tvl1_pipeline_equals_raw_opencv(middlebury_dir):
         ours = computer.compute(a, b)
         np.testing.assert_array_equal(ours, RAW_CALLS["tvl1"](a, b))
         assert end_point_error(ours, truth) < 0.35
+
+
+def test_tvl1_dis_is_opencvs_tvl1_refining_dis_flow_and_beats_it(middlebury_dir):
+    pairs = load_middlebury_pairs(middlebury_dir, {"RubberWhale", "Venus"})
+    computer = OpticalFlowComputer("tvl1_dis", workers=1)
+    refine = cv2.optflow.DualTVL1OpticalFlow_create(nscales=1, warps=1, useInitialFlow=True)
+    for _, a, b, truth in pairs:
+        start = RAW_CALLS["dis"](a, b)
+        ours = computer.compute(a, b)
+        np.testing.assert_array_equal(ours, refine.calc(a, b, start.copy()))
+        assert end_point_error(ours, truth) < end_point_error(start, truth)

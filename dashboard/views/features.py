@@ -22,7 +22,8 @@ left, right = st.columns(2)
 version = model_version_picker(left, help="an alias (e.g. default) or a version of the registry")
 flow_method = right.selectbox("Optical flow", list(FLOW_METHODS), index=list(FLOW_METHODS).index("dis"),
                               help="dis: what the default weights are trained on; tvl1: the I3D standard, "
-                                   "for DeepMind's Kinetics flow weights")
+                                   "for DeepMind's Kinetics flow weights; tvl1_dis: TV-L1 started from DIS's "
+                                   "flow, several times faster than tvl1")
 length = left.number_input("Window length (frames)", min_value=9, max_value=128, value=16)
 stride = right.number_input("Stride (frames)", min_value=1, max_value=128, value=8)
 endpoint = left.selectbox("Endpoint", FEATURE_ENDPOINT_CHOICES,
