@@ -124,6 +124,25 @@ def test_stored_flow_is_reused_and_features_are_recomputed_when_their_settings_c
                                rtol=1e-4, atol=1e-8)
 
 
+def test_features_of_other_weights_under_the_same_config_are_not_reused(extractor, demo_video, tmp_path):
+    # A registry version is passed as a ready model: its config names no weights of its own.
+    first = extractor.extract_video(demo_video, output_dir=tmp_path)
+    other_model = DynamicFeatureExtractor(config=ExtractorConfig(
+        model=ModelSection(weights="random", seed=1, sequence_length=9, stride=5),
+        inference=SMALL.inference, flow=SMALL.flow)).model
+    other = DynamicFeatureExtractor(config=SMALL, model=other_model)
+    assert other.settings()["weights"] == first.settings["weights"]
+    recomputed = other.extract_video(demo_video, output_dir=tmp_path)
+    assert recomputed.settings["weights_sha256"] != first.settings["weights_sha256"]
+    assert not np.allclose(recomputed.features, first.features)
+    np.testing.assert_allclose(recomputed.features, other.extract_flow(
+        np.load(tmp_path / "flow" / "demo.npy"), 25.0, "demo").features, rtol=1e-4, atol=1e-8)
+    written = (tmp_path / "demo_features.npy").stat().st_mtime_ns
+    same_values = DynamicFeatureExtractor(config=SMALL, model=other_model)  # the same weights: reused
+    assert same_values.extract_video(demo_video, output_dir=tmp_path).settings == recomputed.settings
+    assert (tmp_path / "demo_features.npy").stat().st_mtime_ns == written
+
+
 def test_flow_storage_is_a_choice_and_features_are_reused_without_stored_flow(
         extractor, demo_video, tmp_path, decodes):
     half = extractor.extract_video(demo_video, output_dir=tmp_path / "half", flow_storage="npy16")

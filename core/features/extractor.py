@@ -29,6 +29,7 @@ from core.features.config import ExtractorConfig, load_config
 from core.model.endpoints import MIN_FRAMES, resolve_endpoint
 from core.errors import DFEError, FlowShapeError, SequenceError
 from core.features.store import FeatureSet, read_features, write_features
+from core.weights.digest import weights_sha256
 from core.weights.flow_stream import build_flow_i3d, read_weights_metrics
 from core.flow.pipeline import FlowJob, VideoFlow
 from core.model.i3d import endpoint_model, pooled_model
@@ -125,6 +126,7 @@ class DynamicFeatureExtractor:
                                                  dtype=None if precision == "float32" else precision,
                                                  weights_path=settings.weights_path)
             self._endpoint_model = endpoint_model(self.model, self.endpoint)
+        self.weights_sha256 = weights_sha256(self.model)  # which values computed the features, whatever their source
         # One trace for every batch size and window length (a short last batch would trace again).
         clips = tf.TensorSpec([None, None, *self.model.input.shape[2:]], tf.float32)
         self._forward = tf.function(lambda x: self._endpoint_model(x, training=False), input_signature=[clips])
@@ -142,6 +144,7 @@ class DynamicFeatureExtractor:
         """What determines the features (stored with them, compared before reusing them)."""
         model = self.config.model
         return {"endpoint": self.endpoint, "weights": model.weights, "weights_path": model.weights_path,
+                "weights_sha256": self.weights_sha256,
                 "seed": model.seed, "rgb": model.rgb,
                 "sequence_length": model.sequence_length, "stride": model.stride, "feature_fps": model.feature_fps,
                 "input_size": model.input_size, "window_mode": model.window_mode, "precision": self.precision,
