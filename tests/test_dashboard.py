@@ -166,14 +166,16 @@ def test_models_page_with_an_empty_registry(workspace_dir, tmp_path, monkeypatch
 
 
 def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, monkeypatch):
-    from core.features.store import FeatureSet, write_features
+    from dataclasses import replace
+    from core.features.store import FeatureSet, read_features, write_features
     from core.features.sequences import make_windows
     import numpy as np
     rng = np.random.default_rng(0)
     for name, centre in (("left.mp4", [1.0, 0, 0]), ("right.mp4", [0, 1.0, 0]), ("left2.mp4", [0.9, 0.1, 0])):
         features = np.array(centre) + rng.normal(0, 0.01, (4, 3))
-        write_features(workspace_dir / "features",
-                       FeatureSet(name, features.astype(np.float32), make_windows(name, 40, 25.0, 16, 8), 25.0, {}))
+        write_features(workspace_dir / "features", FeatureSet(name, features.astype(np.float32),
+                                                              make_windows(name, 40, 25.0, 16, 8), 25.0,
+                                                              {"window_mode": "exact"}))
         (workspace_dir / "videos").mkdir(exist_ok=True)
     from core.video.synthetic import make_demo_video
     for name in ("left", "right", "left2"):
@@ -187,6 +189,11 @@ def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, m
     assert not app.exception
     app.radio[1].set_value("Kinetics top-1 label").run()
     assert not app.exception and len(app.get("plotly_chart")) == 1
+    shared = read_features(workspace_dir / "features", "left2.mp4")
+    write_features(workspace_dir / "features", replace(shared, settings={"window_mode": "shared"}))
+    app = open_page("compare.py")
+    app.run()
+    assert not app.exception and any("window_mode" in e.value and "left2.mp4" in e.value for e in app.error)
 
 
 def test_evaluate_page_evaluates_two_versions_on_the_same_data_and_compares_them(workspace_dir, registry_dir,

@@ -10,6 +10,9 @@ import pytest
 
 from core.features.config import ExtractorConfig, InferenceSection, ModelSection
 from core.features.extractor import DynamicFeatureExtractor
+from core.features.sequences import make_windows
+from core.features.space import FeatureSpaceError
+from core.features.store import FeatureSet
 from core.evaluation.metrics import (FeatureExtractorEvaluator, Perturbation, discriminability, fisher_ratio,
                           instance_discrimination, linear_probe_accuracy, perturb_frames,
                           temporal_consistency, write_report)
@@ -78,4 +81,8 @@ def test_evaluator_report_on_motion_clips(tmp_path):
     assert json.loads(path.read_text())["discriminability"]["knn1_accuracy"] == report["discriminability"]["knn1_accuracy"]
     for image in ("confusion_matrix.png", "projection.png"):
         assert imageio.imread(tmp_path / "eval" / image).shape[0] > 200
+    mixed = [FeatureSet(name, features[:2], make_windows(name, 20, 25.0, 9, 8), 25.0, {"window_mode": mode})
+             for name, mode in (("a", "exact"), ("b", "shared"))]
+    with pytest.raises(FeatureSpaceError, match="window_mode"):
+        evaluator.evaluate(features, labels, motions, videos=mixed)
     assert len(MOTIONS) == 10

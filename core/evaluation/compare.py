@@ -12,6 +12,7 @@ from sklearn.manifold import TSNE
 
 from core.errors import DFEError
 from core.features.similarity import unit_rows
+from core.features.space import require_one_space
 from core.features.store import FeatureSet
 
 
@@ -32,6 +33,7 @@ class Projection:
 def _stack(feature_sets: Sequence[FeatureSet]) -> tuple[np.ndarray, list[str], list[int], list[float]]:
     if not feature_sets:
         raise ComparisonError("no videos with features to compare")
+    require_one_space(feature_sets)
     dims = {f.features.reshape(len(f.features), -1).shape[1] for f in feature_sets}
     if len(dims) > 1:
         raise ComparisonError(f"the videos' features have different sizes {sorted(dims)}: extract them with the "

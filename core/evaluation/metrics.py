@@ -32,6 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from core.common.atomic import write_json_atomic
 from core.errors import DFEError
 from core.features.similarity import unit_rows
+from core.features.space import require_one_space
 from core.flow.computer import OpticalFlowComputer
 
 
@@ -186,6 +187,7 @@ class FeatureExtractorEvaluator:
         """The full report: discriminability of labelled clip features, the confusion matrix of
         leave-one-out 1-NN, stability on `clips_for_stability`, and for `videos` (`FeatureSet`s)
         temporal consistency and instance discrimination."""
+        require_one_space(videos)
         labels = np.asarray(labels)
         report: dict[str, Any] = {"clips": len(features), "classes": list(class_names),
                                   "discriminability": discriminability(features, labels),
