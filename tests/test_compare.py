@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.evaluation.compare import project, similar_windows, window_labels
-from core.features.space import FeatureSpaceError
+from core.features.space import FeatureSpaceError, same_space
 from core.features.store import FeatureSet
 from core.features.sequences import make_windows
 
@@ -43,6 +43,7 @@ def test_features_of_different_window_modes_or_flow_are_not_compared():
     with pytest.raises(FeatureSpaceError, match="flow method") as raised:
         similar_windows([exact, tvl1], "pan", 0)
     assert "window_mode" not in str(raised.value)
+    assert not same_space(exact, shared) and same_space(exact, feature_set("pan2", [1, 0, 0], settings=settings()))
 
 
 def test_stride_and_precision_do_not_split_the_feature_space_nor_do_unrecorded_settings():

@@ -192,7 +192,8 @@ def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, m
     shared = read_features(workspace_dir / "features", "left2.mp4")
     write_features(workspace_dir / "features", replace(shared, settings={"window_mode": "shared"}))
     app = open_page("compare.py")
-    app.run()
+    assert not app.exception and app.multiselect[0].value == ["left.mp4", "right.mp4"]  # one space by default
+    app.multiselect[0].set_value(["left.mp4", "left2.mp4"]).run()
     assert not app.exception and any("window_mode" in e.value and "left2.mp4" in e.value for e in app.error)
 
 

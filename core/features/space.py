@@ -29,6 +29,12 @@ def feature_space(settings: dict[str, Any]) -> dict[str, Any]:
             | {f"flow {key}": flow[key] for key in FLOW_KEYS if key in flow})
 
 
+def same_space(first: FeatureSet, second: FeatureSet) -> bool:
+    """Whether `first` and `second` agree on every feature-space setting both record."""
+    one, other = feature_space(first.settings), feature_space(second.settings)
+    return all(one[key] == other[key] for key in one.keys() & other.keys())
+
+
 def require_one_space(feature_sets: Sequence[FeatureSet]) -> None:
     """Raise `FeatureSpaceError` naming each setting on which `feature_sets` differ and the videos
     on each side; a setting some of them do not record is compared among those that do."""

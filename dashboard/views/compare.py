@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.app.workspace import video_id
 from core.evaluation.compare import project, similar_windows, window_labels
+from core.features.space import same_space
 from core.features.store import read_features
 from dashboard.common import current_user, workspace
 
@@ -20,7 +21,10 @@ available = {video_id(v): fs for v in workspace().visible_videos(current_user())
 if len(available) < 1:
     st.info("No video has features yet: extract them on the Feature extraction page.")
     st.stop()
-chosen = st.multiselect("Videos", list(available), default=list(available)[:6])
+first = next(iter(available.values()))
+chosen = st.multiselect("Videos", list(available),
+                        default=[name for name, fs in available.items() if same_space(first, fs)][:6],
+                        help="videos whose features come from the same model, window and flow")
 method = st.radio("Projection", ["pca", "tsne"], horizontal=True, help="t-SNE keeps local neighbourhoods")
 colour = st.radio("Colour by", ["video", "Kinetics top-1 label", "centre (ms)"], horizontal=True,
                   help="labels come from the RGB stream: tick 'Kinetics-400 top-5' when extracting")
