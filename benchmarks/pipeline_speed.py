@@ -43,9 +43,10 @@ def clip_of(video: Path, seconds: float, folder: Path) -> Path:
     return write_video(folder / f"{video.stem}_{seconds:g}s.mp4", frames, info.fps)
 
 
-def extractor(batch_size: int) -> DynamicFeatureExtractor:
+def extractor(batch_size: int, method: str = "dis") -> DynamicFeatureExtractor:
+    """The default model's architecture with random weights, 16-frame windows every 8, `method` flow."""
     config = ExtractorConfig(model=ModelSection(weights="random", sequence_length=16, stride=8),
-                             inference=InferenceSection(batch_size=batch_size), flow=FlowSection(method="dis"))
+                             inference=InferenceSection(batch_size=batch_size), flow=FlowSection(method=method))
     return DynamicFeatureExtractor(config=config)
 
 
