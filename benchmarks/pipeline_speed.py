@@ -17,8 +17,10 @@ its stages run alone.
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from benchmarks.common import (argument_parser, elsewhere_pct, median_seconds, parse_with_video, print_table, verdict,
                                write_json)
@@ -28,7 +30,7 @@ from core.features.extractor import DynamicFeatureExtractor
 from core.flow.computer import OpticalFlowComputer
 from core.flow.pipeline import FlowJob, compute_video_flow
 from core.flow.store import load_flow
-from core.video.decode import I3D_FLOW_TRANSFORM, iter_frames, probe_video
+from core.video.decode import I3D_FLOW_TRANSFORM, VideoInfo, iter_frames, probe_video
 from core.video.writer import write_video
 
 OPENCV_VIDEOS = Path("/usr/share/doc/opencv-doc/examples/data")
@@ -41,6 +43,18 @@ def clip_of(video: Path, seconds: float, folder: Path) -> Path:
     count = min(info.frame_count, round(seconds * info.fps))
     frames = (frame[..., ::-1] for _, frame in zip(range(count), iter_frames(video)))
     return write_video(folder / f"{video.stem}_{seconds:g}s.mp4", frames, info.fps)
+
+
+def video_record(video: Path, info: VideoInfo) -> dict:
+    """What a benchmark's JSON says of the video it ran on."""
+    return {"path": str(video), "width": info.width, "height": info.height, "fps": info.fps,
+            "frames": info.frame_count, "duration_s": info.duration_s}
+
+
+def video_line(video: dict) -> str:
+    """`video_record` in words: name, size, frame rate, duration."""
+    return (f"{Path(video['path']).name}: {video['width']}x{video['height']}, {video['fps']:g} fps, "
+            f"{video['duration_s']:.1f} s")
 
 
 def extractor(batch_size: int, method: str = "dis") -> DynamicFeatureExtractor:
@@ -69,16 +83,14 @@ def measure(video: Path, repeats: int, batch_size: int, folder: Path) -> dict:
             "one pass": lambda: model.extract_video(video)}
     seconds, busy = elsewhere_pct(lambda: median_seconds(runs, repeats))
     windows = len(model.extract_flow(flow, info.fps, video.stem).windows)
-    return {"video": {"path": str(video), "width": info.width, "height": info.height, "fps": info.fps,
-                      "frames": info.frame_count, "duration_s": info.duration_s},
+    return {"video": video_record(video, info),
             "windows": windows, "batch_size": batch_size, "precision": model.precision,
             "cpus": available_cpus(), "cpu_elsewhere_pct": busy, "seconds": seconds}
 
 
 def report(results: dict) -> None:
     video, seconds = results["video"], results["seconds"]
-    print(f"{Path(video['path']).name}: {video['width']}x{video['height']}, {video['fps']:g} fps, "
-          f"{video['duration_s']:.1f} s; {results['windows']} windows of 16 frames every 8, DIS, "
+    print(f"{video_line(video)}; {results['windows']} windows of 16 frames every 8, DIS, "
           f"{results['precision']}, batch {results['batch_size']}; {results['cpus']} CPUs "
           f"(other processes took {results['cpu_elsewhere_pct']:.0f}% of the machine meanwhile)\n")
     stages = seconds["decode"] + seconds["flow"] + seconds["I3D"]
@@ -92,16 +104,27 @@ def report(results: dict) -> None:
           f"(target >= 2: {verdict(video['duration_s'] / one_pass >= 2)})")
 
 
+def clip_parser(description: str) -> argparse.ArgumentParser:
+    """The benchmark parser with `--seconds` (of `--video` to use) and `--batch_size`."""
+    parser = argument_parser(description)
+    parser.add_argument("--seconds", type=float, default=10.0, help="use the first N seconds (default 10)")
+    parser.add_argument("--batch_size", type=int, default=4, help="windows per I3D forward (default 4)")
+    return parser
+
+
+def on_clip(args: argparse.Namespace, measure_clip: Callable[[Path, Path], dict]) -> dict:
+    """`measure_clip(clip, folder)` on the first `args.seconds` of `args.video`, cut into a temporary
+    folder that is removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return measure_clip(clip_of(args.video, args.seconds, Path(tmp)), Path(tmp))
+
+
 def main(argv: list[str] | None = None) -> None:
     configure_process()
-    parser = argument_parser(__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0, help="use the first N seconds (default 10)")
+    parser = clip_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds (default 3)")
-    parser.add_argument("--batch_size", type=int, default=4, help="windows per I3D forward (default 4)")
     args = parse_with_video(parser, argv, DEFAULT_VIDEO)
-    with tempfile.TemporaryDirectory() as tmp:
-        video = clip_of(args.video, args.seconds, Path(tmp))
-        results = measure(video, args.repeats, args.batch_size, Path(tmp))
+    results = on_clip(args, lambda clip, folder: measure(clip, args.repeats, args.batch_size, folder))
     report(results)
     write_json(args.json, results)
 

@@ -16,13 +16,12 @@ TV-L1 pipeline >= 3x faster than OpenCV's TV-L1 pipeline on 2 cores.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import argument_parser, elsewhere_pct, parse_with_video, print_table, timed, verdict, write_json
-from benchmarks.pipeline_speed import DEFAULT_VIDEO, clip_of, extractor
+from benchmarks.common import elsewhere_pct, parse_with_video, print_table, timed, verdict, write_json
+from benchmarks.pipeline_speed import DEFAULT_VIDEO, clip_parser, extractor, on_clip, video_line, video_record
 from core.common.process import available_cpus, configure_process
 from core.flow.computer import OpticalFlowComputer
 from core.video.decode import I3D_FLOW_TRANSFORM, iter_frames, probe_video
@@ -46,16 +45,14 @@ def measure(video: Path, batch_size: int, pairs: int) -> dict:
         return {method: timed(lambda model=model: model.extract_video(video))[1] for method, model in models.items()}
 
     seconds, busy = elsewhere_pct(run_all)
-    return {"video": {"path": str(video), "width": info.width, "height": info.height, "fps": info.fps,
-                      "frames": info.frame_count, "duration_s": info.duration_s},
+    return {"video": video_record(video, info),
             "cpus": available_cpus(), "cpu_elsewhere_pct": busy, "seconds": seconds,
             "distance_to_tvl1_px": flow_distances(video, pairs), "pairs_compared": pairs}
 
 
 def report(results: dict) -> None:
     video, seconds = results["video"], results["seconds"]
-    print(f"{Path(video['path']).name}: {video['width']}x{video['height']}, {video['fps']:g} fps, "
-          f"{video['duration_s']:.1f} s; extract_video end to end, {results['cpus']} CPUs (other processes "
+    print(f"{video_line(video)}; extract_video end to end, {results['cpus']} CPUs (other processes "
           f"took {results['cpu_elsewhere_pct']:.0f}% of the machine meanwhile); flow distance over the first "
           f"{results['pairs_compared']} pairs\n")
     print_table(["flow", "seconds", "real time", "speed-up vs tvl1", "flow px from tvl1"],
@@ -67,14 +64,10 @@ def report(results: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     configure_process()
-    parser = argument_parser(__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0, help="use the first N seconds (default 10)")
-    parser.add_argument("--batch_size", type=int, default=4, help="windows per I3D forward (default 4)")
+    parser = clip_parser(__doc__)
     parser.add_argument("--pairs", type=int, default=40, help="frame pairs compared with tvl1's flow (default 40)")
     args = parse_with_video(parser, argv, DEFAULT_VIDEO)
-    with tempfile.TemporaryDirectory() as tmp:
-        video = clip_of(args.video, args.seconds, Path(tmp))
-        results = measure(video, args.batch_size, args.pairs)
+    results = on_clip(args, lambda clip, _: measure(clip, args.batch_size, args.pairs))
     report(results)
     write_json(args.json, results)
 
