@@ -1,5 +1,6 @@
 """Discriminability of flow-stream features on a held-out split of the labelled motion dataset, for
-each initialisation and after fine-tuning (`core.training.fine_tune`) on the training split.
+each initialisation (`motion_curriculum` is the default) and after fine-tuning
+(`core.training.fine_tune`) on the training split.
 
 The dataset is written as class folders of H.264 clips (`core.training.motion_dataset.write_motion_dataset`):
 TRAIN scenes and EVAL scenes differ. Features are computed per window by the real pipeline (DIS
@@ -54,8 +55,8 @@ def main() -> None:
         tmp = Path(tmp)
         write_motion_dataset(tmp / "train", MOTIONS, range(args.train_scenes), num_frames=33, seed=1)
         write_motion_dataset(tmp / "eval", MOTIONS, range(500, 500 + args.eval_scenes), num_frames=33, seed=2)
-        runs = [(w, extractor(w)) for w in ("random", "cross_modal_kinetics", "motion_adapted")]
-        for base in ("cross_modal_kinetics", "motion_adapted"):
+        runs = [(w, extractor(w)) for w in ("random", "cross_modal_kinetics", "motion_adapted", "motion_curriculum")]
+        for base in ("cross_modal_kinetics", "motion_adapted", "motion_curriculum"):
             tuned = extractor(base)
             fine_tune(tuned, tmp / "train", tmp / f"run_{base}", TrainingConfig(epochs=args.epochs))
             runs.append((f"{base} + fine-tuned on TRAIN", tuned))
