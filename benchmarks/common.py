@@ -44,6 +44,13 @@ def _raw_rlof() -> PairFunction:
                                   cv2.cvtColor(b, cv2.COLOR_GRAY2BGR), None)
 
 
+def _raw_tvl1_dis() -> PairFunction:
+    """DIS medium's flow refined by DualTVL1 at full resolution, one warp."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    tvl1 = cv2.optflow.DualTVL1OpticalFlow_create(nscales=1, warps=1, useInitialFlow=True)
+    return lambda a, b: tvl1.calc(a, b, dis.calc(a, b, None))
+
+
 @dataclass(frozen=True)
 class Variant:
     """One benchmark row: a registered flow method with parameters, and the same flow in raw OpenCV.
@@ -71,6 +78,7 @@ VARIANTS: dict[str, Variant] = {variant.label: variant for variant in (
     Variant("dis fast", "dis", {"preset": "fast"}, _dis(cv2.DISOPTICAL_FLOW_PRESET_FAST)),
     Variant("dis medium", "dis", {"preset": "medium"}, _dis(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)),
     Variant("tvl1", "tvl1", {}, _calc(cv2.optflow.DualTVL1OpticalFlow_create)),
+    Variant("tvl1_dis", "tvl1_dis", {}, _raw_tvl1_dis),
     Variant("deepflow", "deepflow", {}, _calc(cv2.optflow.createOptFlow_DeepFlow)),
     Variant("rlof", "rlof", {}, _raw_rlof),
 )}
