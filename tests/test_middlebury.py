@@ -2,7 +2,7 @@
 
 Reference mean end-point errors (shared/data/README.md, OpenCV 5.0): Farneback 1.08, DIS medium
 0.60, TV-L1 0.92, DeepFlow 0.30, DenseRLOF 0.39. TV-L1 takes ~3 s a pair at this size, so the test
-runs it on two pairs; `benchmarks/middlebury_epe.py` runs all eight.
+runs it on one pair; `benchmarks/middlebury_epe.py` runs all eight.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_pipeline_equals_raw_opencv_and_reference_epe(method, middlebury_dir):
 
 
 def test_tvl1_pipeline_equals_raw_opencv(middlebury_dir):
-    pairs = load_middlebury_pairs(middlebury_dir, {"RubberWhale", "Venus"})
+    pairs = load_middlebury_pairs(middlebury_dir, {"Venus"})
     computer = OpticalFlowComputer("tvl1", workers=1)
     for _, a, b, truth in pairs:
         ours = computer.compute(a, b)
