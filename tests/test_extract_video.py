@@ -141,6 +141,9 @@ def test_features_of_other_weights_under_the_same_config_are_not_reused(extracto
     same_values = DynamicFeatureExtractor(config=SMALL, model=other_model)  # the same weights: reused
     assert same_values.extract_video(demo_video, output_dir=tmp_path).settings == recomputed.settings
     assert (tmp_path / "demo_features.npy").stat().st_mtime_ns == written
+    kernel = same_values.model.weights[0]
+    kernel.assign(kernel.numpy() * 1.5)  # trained in place, as fine-tuning does
+    assert same_values.settings()["weights_sha256"] != recomputed.settings["weights_sha256"]
 
 
 def test_flow_storage_is_a_choice_and_features_are_reused_without_stored_flow(

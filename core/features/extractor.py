@@ -126,7 +126,6 @@ class DynamicFeatureExtractor:
                                                  dtype=None if precision == "float32" else precision,
                                                  weights_path=settings.weights_path)
             self._endpoint_model = endpoint_model(self.model, self.endpoint)
-        self.weights_sha256 = weights_sha256(self.model)  # which values computed the features, whatever their source
         # One trace for every batch size and window length (a short last batch would trace again).
         clips = tf.TensorSpec([None, None, *self.model.input.shape[2:]], tf.float32)
         self._forward = tf.function(lambda x: self._endpoint_model(x, training=False), input_signature=[clips])
@@ -137,6 +136,12 @@ class DynamicFeatureExtractor:
         self._rgb: RGBStream | None = None  # loaded on first use
 
     @property
+    def weights_digest(self) -> str:
+        """sha256 of the model's weight values as they are now (~0.1 s): which values compute the
+        features, whatever their source, and after training in place too."""
+        return weights_sha256(self.model)
+
+    @property
     def input_channels(self) -> int:
         return int(self.model.input.shape[-1])
 
@@ -144,7 +149,7 @@ class DynamicFeatureExtractor:
         """What determines the features (stored with them, compared before reusing them)."""
         model = self.config.model
         return {"endpoint": self.endpoint, "weights": model.weights, "weights_path": model.weights_path,
-                "weights_sha256": self.weights_sha256,
+                "weights_sha256": self.weights_digest,
                 "seed": model.seed, "rgb": model.rgb,
                 "sequence_length": model.sequence_length, "stride": model.stride, "feature_fps": model.feature_fps,
                 "input_size": model.input_size, "window_mode": model.window_mode, "precision": self.precision,
