@@ -174,7 +174,7 @@ register(FlowMethod(
 
 def _tvl1_dis(params: Mapping[str, Any]) -> PairFunction:
     start = _dis({**DIS_DEFAULTS, "preset": params["dis_preset"]})
-    tvl1 = _dual_tvl1({key: value for key, value in params.items() if key != "dis_preset"}, use_initial_flow=True)
+    tvl1 = _dual_tvl1(params, use_initial_flow=True)
     return lambda a, b: tvl1.calc(a, b, start(a, b))
 
 
