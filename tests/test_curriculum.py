@@ -111,6 +111,20 @@ def test_a_held_out_object_motion_is_in_no_training_clip(opencv_doc):
         training_clips(CurriculumRecipe(clips=3, held_out_objects=("spin",)))
 
 
+def test_flow_methods_are_drawn_per_clip_across_every_family():
+    """A mixed-flow recipe: each method computes about its share of clips, in every family (the
+    families come in turns, the methods must not)."""
+    from core.training.motion_curriculum import CurriculumRecipe, clip_flow_methods
+
+    recipe = CurriculumRecipe(flow_methods=("dis", "farneback", "tvl1_dis"))
+    methods = np.array(clip_flow_methods(recipe, 600))
+    for family in range(3):
+        counts = [np.sum(methods[family::3] == m) for m in recipe.flow_methods]
+        assert min(counts) >= 45, counts  # 200 clips per family; each method expects ~67
+    assert clip_flow_methods(CurriculumRecipe(), 5) == ["dis"] * 5
+    assert clip_flow_methods(recipe, 600) == list(methods)
+
+
 def test_the_default_recipe_runs_its_first_steps(opencv_doc):
     """The recipe behind the shipped weights (`python -m core weights train-default`), on 6 clips and
     one epoch: AdaBN, activations, two-headed training of the upper blocks only."""
@@ -122,7 +136,7 @@ def test_the_default_recipe_runs_its_first_steps(opencv_doc):
     lower = model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
     upper = model.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
     steps = []
-    history = train_on_curriculum(model, training_clips(recipe), OpticalFlowComputer("dis", workers=1), recipe,
+    history = train_on_curriculum(model, training_clips(recipe), recipe, {"dis": OpticalFlowComputer("dis", workers=1)},
                                   progress=lambda done, total: steps.append((done, total)))
     assert set(history) >= {"camera_accuracy", "objects_accuracy", "loss"} and len(history["loss"]) == 1
     np.testing.assert_array_equal(model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0], lower)

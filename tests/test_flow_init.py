@@ -31,7 +31,7 @@ def test_the_default_weights_are_the_shipped_motion_curriculum_on_the_flow_they_
     from core.training.motion_curriculum import CurriculumRecipe
     shipped = load_config(DEFAULT_MODEL_CONFIG)
     assert ModelSection().weights == "motion_curriculum" == shipped.model.weights
-    assert FlowSection().method == CurriculumRecipe().flow_method == shipped.flow.method == "dis"
+    assert FlowSection().method == CurriculumRecipe().flow_methods[0] == shipped.flow.method == "dis"
 
 
 def first_conv(swap_xy: bool) -> keras.layers.Layer:

@@ -28,6 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--held_out_objects", nargs="+", default=[], metavar="MOTION",
                         help="train-default: object motions no training clip has, to measure how the features "
                              "generalise to them (e.g. turn_cw turn_ccw); needs --output")
+    parser.add_argument("--flow_methods", nargs="+", default=None, metavar="METHOD",
+                        help="train-default: flow methods of the training clips, one drawn per clip (default: "
+                             "the recipe's); the first is the one the result is measured with")
     parser.add_argument("--output", default=None,
                         help="train-default: write the weights here instead of the shipped file")
     parser.set_defaults(run=run)
@@ -59,12 +62,16 @@ def prepare(args: argparse.Namespace) -> int:
 
 
 def train_default(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from core.training.motion_curriculum import CurriculumRecipe, make_motion_curriculum
     from core.weights.flow_stream import MOTION_CURRICULUM_PATH
 
     if args.held_out_objects and not args.output:
         raise DFEError("--held_out_objects makes weights for a measurement, not the shipped default: give --output")
     recipe = CurriculumRecipe(held_out_objects=tuple(args.held_out_objects))
+    if args.flow_methods:
+        recipe = replace(recipe, flow_methods=tuple(args.flow_methods))
     with TqdmProgress("motion curriculum clips", "clip") as progress:
         path = make_motion_curriculum(recipe, Path(args.output) if args.output else MOTION_CURRICULUM_PATH, progress)
     print(f"motion_curriculum weights written to {path}; measurements beside it ({path.with_suffix('.json')})")

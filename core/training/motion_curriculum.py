@@ -3,7 +3,7 @@
 Recipe (`CurriculumRecipe`): an initialisation (`core.weights.flow_stream`), BatchNorm statistics
 re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` trained with two
 heads on Features (`train_motion_heads`): the camera's motion (softmax) and which object motions the
-clip shows (multi-hot). Training clips come from `core.training.curriculum` on the TRAIN photographs
+clip shows (multi-hot). Each clip's flow comes from one of the recipe's flow methods, drawn per clip. Training clips come from `core.training.curriculum` on the TRAIN photographs
 and textures. Held out, and measured by `core.training.motion_families`: the TEST photographs, and
 the composed family the evaluation uses (the camera panning while an object translates): composed
 training clips pair pans only with objects that scale, turn, swing or deform.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from itertools import chain, islice
+from typing import Iterable, Iterator
 from pathlib import Path
 
 import keras
@@ -26,7 +27,7 @@ from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import EpochProgress, cache_activations, counted, train_motion_heads
-from core.training.curriculum import OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, iter_curriculum_flows
+from core.training.curriculum import OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, curriculum_clip_flow
 from core.training.motion_adapted import adabn_on_clips
 from core.training.motion_dataset import MOTIONS
 from core.training.motion_families import (PANS, TRANSLATIONS, family_features, family_scores, family_sets,
@@ -42,13 +43,14 @@ ADABN_CLIPS = 64
 
 @dataclass(frozen=True)
 class CurriculumRecipe:
-    """How the default is made: `clips` training clips (families in turn) drawn with `seed`, flow by
-    `flow_method`, starting from `init`, training the blocks after `boundary` for `epochs` with the
-    object loss weighted `object_weight`."""
+    """How the default is made: `clips` training clips (families in turn) drawn with `seed`, each
+    clip's flow by one of `flow_methods` (drawn per clip; the first is the one measured), starting
+    from `init`, training the blocks after `boundary` for `epochs` with the object loss weighted
+    `object_weight`."""
 
     clips: int = 2400
     seed: int = 11
-    flow_method: str = "dis"
+    flow_methods: tuple[str, ...] = ("dis",)
     init: str = "cross_modal_kinetics_xy"
     boundary: str = "MaxPool3d_5a_2x2"
     epochs: int = 15
@@ -69,13 +71,34 @@ def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
     return sampler.clips(recipe.clips, TRAIN_FAMILIES)
 
 
-def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], computer: OpticalFlowComputer,
-                        recipe: CurriculumRecipe, progress: ProgressCallback = no_progress) -> dict[str, list[float]]:
+def clip_flow_methods(recipe: CurriculumRecipe, count: int) -> list[str]:
+    """The flow method of each of `count` training clips, drawn from the recipe's with its seed (on
+    a stream of its own, so the methods do not follow the families' turns)."""
+    rng = np.random.default_rng([recipe.seed, len(recipe.flow_methods)])
+    return [recipe.flow_methods[i] for i in rng.integers(len(recipe.flow_methods), size=count)]
+
+
+def training_flows(clips: list[CurriculumClip], recipe: CurriculumRecipe,
+                   computers: dict[str, OpticalFlowComputer]) -> Iterator[np.ndarray]:
+    """Each clip's flow `[16, 224, 224, 2] float32` pixels, by its method (`clip_flow_methods`);
+    `computers` holds one `OpticalFlowComputer` per method of the recipe."""
+    for clip, method in zip(clips, clip_flow_methods(recipe, len(clips))):
+        yield curriculum_clip_flow(clip, computers[method])
+
+
+def flow_computers(methods: Iterable[str], workers: int | None = None) -> dict[str, OpticalFlowComputer]:
+    return {method: OpticalFlowComputer(method, workers) for method in methods}
+
+
+def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe: CurriculumRecipe,
+                        computers: dict[str, OpticalFlowComputer] | None = None,
+                        progress: ProgressCallback = no_progress) -> dict[str, list[float]]:
     """AdaBN on the first ADABN_CLIPS clips, the boundary's activations of every clip (streamed: the
-    clips never sit in memory together), then the two-headed training; in place. Progress counts
-    clips, then epochs."""
+    clips never sit in memory together), then the two-headed training; in place. `computers`: as
+    `training_flows` (None: `flow_computers` of the recipe). Progress counts clips, then epochs."""
     total = len(clips) + recipe.epochs
-    flows = (preprocess_flow(flow) for flow in iter_curriculum_flows(clips, computer))
+    computers = computers or flow_computers(recipe.flow_methods)
+    flows = (preprocess_flow(flow) for flow in training_flows(clips, recipe, computers))
     first = list(islice(flows, ADABN_CLIPS))
     adabn_on_clips(model, np.stack(first), count=ADABN_CLIPS)
     activations = cache_activations(model, counted(chain(first, flows), progress, total), recipe.boundary)
@@ -88,12 +111,12 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], compute
 def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target: Path = MOTION_CURRICULUM_PATH,
                            progress: ProgressCallback = no_progress) -> Path:
     """Train the default (see module docstring), measure it on the held-out families and save both."""
-    computer = OpticalFlowComputer(recipe.flow_method)
+    computers = flow_computers(recipe.flow_methods)
     clips = training_clips(recipe)
     model = build_flow_i3d(recipe.init)
-    history = train_on_curriculum(model, clips, computer, recipe, progress)
+    history = train_on_curriculum(model, clips, recipe, computers, progress)
     sets = family_sets(photograph_paths("test"))
-    features = family_features(model, preprocess_sets(sets, computer))
+    features = family_features(model, preprocess_sets(sets, computers[recipe.flow_methods[0]]))
     return save_packed_weights(model, target, {
         "recipe": asdict(recipe), "train_families": list(TRAIN_FAMILIES),
         "held_out": {"photographs": "the TEST photographs (core.training.photographs)",
