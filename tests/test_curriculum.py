@@ -111,6 +111,20 @@ def test_a_held_out_object_motion_is_in_no_training_clip(opencv_doc):
         training_clips(CurriculumRecipe(clips=3, held_out_objects=("spin",)))
 
 
+def test_the_sampler_draws_smaller_slower_and_more_objects_when_asked():
+    """People seen from afar: objects from 16 px across, translating from a quarter of the usual
+    slowest speed (1 px/frame), up to 5 per clip."""
+    from core.training.curriculum import CurriculumSampler
+
+    sampler = CurriculumSampler([], 3, object_motions=["left"], object_sizes=(16, 32), slowest_object=0.25,
+                                max_objects=5)
+    objects = [obj for clip in sampler.clips(300, ["object"]) for obj in clip.objects]
+    counts = [len(clip.objects) for clip in sampler.clips(300, ["object"])]
+    sizes, speeds = np.array([o.size for o in objects]), np.array([o.speed for o in objects])
+    assert sizes.min() >= 16 and sizes.max() < 32 and speeds.min() >= 0.25 and speeds.max() <= 3.5
+    assert np.mean(speeds < 1.0) > 0.1 and max(counts) == 5
+
+
 def test_flow_methods_are_drawn_per_clip_across_every_family():
     """A mixed-flow recipe: each method computes about its share of clips, in every family (the
     families come in turns, the methods must not)."""

@@ -229,13 +229,17 @@ class CurriculumSampler:
         photometric: whether to draw brightness drift, noise and compression (else none, noise 2).
         composed_exclusions: {camera motion: object motions never drawn with it in `composed` clips}
             (to hold those pairs out of training).
-        single_object_share: share of `object` and `composed` clips with exactly one object (else 1-3).
+        single_object_share: share of `object` and `composed` clips with exactly one object (else 1 to
+            `max_objects`).
+        object_sizes: the range of object sizes, pixels across (e.g. smaller for people seen from afar).
+        slowest_object: the lowest object speed as a fraction of each motion's lowest (<1: slower objects).
     """
 
     def __init__(self, photographs: Sequence, seed: int, texture_share: float = 0.3,
                  object_motions: Sequence[str] = OBJECT_MOTIONS, camera_motions: Sequence[str] = MOTIONS,
                  photometric: bool = True, composed_exclusions: dict[str, Sequence[str]] | None = None,
-                 single_object_share: float = 0.0):
+                 single_object_share: float = 0.0, max_objects: int = 3,
+                 object_sizes: tuple[int, int] = (48, 112), slowest_object: float = 1.0):
         self.photographs = [str(p) for p in photographs]
         self.rng = np.random.default_rng(seed)
         self.texture_share = texture_share if self.photographs else 1.0
@@ -244,6 +248,9 @@ class CurriculumSampler:
         self.photometric = photometric
         self.composed_exclusions = composed_exclusions or {}
         self.single_object_share = single_object_share
+        self.max_objects = max_objects
+        self.object_sizes = object_sizes
+        self.speeds = {motion: (low * slowest_object, high) for motion, (low, high) in _OBJECT_SPEEDS.items()}
 
     def source(self) -> ImageSource:
         if self.rng.random() < self.texture_share:
@@ -251,8 +258,8 @@ class CurriculumSampler:
         return ImageSource("photo", self.photographs[int(self.rng.integers(len(self.photographs)))])
 
     def object(self, motion: str) -> ObjectSpec:
-        return ObjectSpec(motion, _speed(self.rng, _OBJECT_SPEEDS, motion), self.source(),
-                          int(self.rng.integers(48, 112)), tuple(float(c) for c in self.rng.uniform(0.3, 0.7, 2)),
+        return ObjectSpec(motion, _speed(self.rng, self.speeds, motion), self.source(),
+                          int(self.rng.integers(*self.object_sizes)), tuple(float(c) for c in self.rng.uniform(0.3, 0.7, 2)),
                           int(self.rng.integers(2 ** 31)))
 
     def clip(self, family: str, camera: str | None = None, objects: Sequence[str] | None = None,
@@ -263,7 +270,7 @@ class CurriculumSampler:
             choices = [m for m in self.camera_motions if m != "static"] if family == "composed" else self.camera_motions
             camera = "static" if family == "object" else str(rng.choice(choices))
         if objects is None:
-            count = 0 if family == "camera" else 1 if rng.random() < self.single_object_share else int(rng.integers(1, 4))
+            count = 0 if family == "camera" else 1 if rng.random() < self.single_object_share else int(rng.integers(1, self.max_objects + 1))
             allowed = [m for m in self.object_motions
                        if family != "composed" or m not in self.composed_exclusions.get(camera, ())]
             objects = [str(rng.choice(allowed)) for _ in range(count)]

@@ -46,7 +46,7 @@ class CurriculumRecipe:
     """How the default is made: `clips` training clips (families in turn) drawn with `seed`, each
     clip's flow by one of `flow_methods` (drawn per clip; the first is the one measured), starting
     from `init`, training the blocks after `boundary` for `epochs` with the object loss weighted
-    `object_weight`."""
+    `object_weight`. Objects are drawn as `CurriculumSampler` says of the fields of the same names."""
 
     clips: int = 2400
     seed: int = 11
@@ -56,6 +56,9 @@ class CurriculumRecipe:
     epochs: int = 15
     object_weight: float = 3.0
     single_object_share: float = 0.5
+    max_objects: int = 3
+    object_sizes: tuple[int, int] = (48, 112)
+    slowest_object: float = 1.0
     held_out_objects: tuple[str, ...] = ()  # object motions no training clip has (a family kept for measurement)
 
 
@@ -67,7 +70,8 @@ def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
         raise ConfigError(f"unknown object motion(s) {sorted(unknown)} to hold out; choose from {OBJECT_MOTIONS}")
     sampler = CurriculumSampler(photograph_paths("train"), recipe.seed, composed_exclusions=HELD_OUT_PAIRS,
                                 object_motions=[m for m in OBJECT_MOTIONS if m not in recipe.held_out_objects],
-                                single_object_share=recipe.single_object_share)
+                                single_object_share=recipe.single_object_share, max_objects=recipe.max_objects,
+                                object_sizes=recipe.object_sizes, slowest_object=recipe.slowest_object)
     return sampler.clips(recipe.clips, TRAIN_FAMILIES)
 
 
