@@ -76,6 +76,26 @@ def test_object_labels_are_multi_hot_over_the_moving_objects():
     assert [OBJECT_MOTIONS[i] for i in np.flatnonzero(clip.object_labels)] == ["left", "swing"]
 
 
+def test_object_shares_weigh_each_motion_by_the_area_of_its_objects():
+    """Two 40 px objects going left and one 80 px going right: left has 2 x 1600 of the 6400 + 3200 px²."""
+    big_right = ObjectSpec("right", 1.0, ImageSource("texture", "8"), 80, (0.5, 0.5), 4)
+    clip = clip_with(objects=[object_moving("left", 1.0), object_moving("still", 0.0), object_moving("left", 2.0),
+                              big_right])
+    shares = dict(zip(OBJECT_MOTIONS, clip.object_shares))
+    assert shares["left"] == pytest.approx(1 / 3) and shares["right"] == pytest.approx(2 / 3)
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert not clip_with(objects=[object_moving("still", 0.0)]).object_shares.any()
+
+
+def test_the_recipe_refuses_unknown_object_targets():
+    from core.training.motion_curriculum import object_targets
+
+    clips = [clip_with(objects=[object_moving("left", 1.0)])]
+    np.testing.assert_array_equal(object_targets(clips, "area_share"), object_targets(clips, "present"))
+    with pytest.raises(ConfigError, match="'majority'"):
+        object_targets(clips, "majority")
+
+
 def test_photographs_split_by_scene(opencv_doc):
     train, test = photograph_paths("train", opencv_doc), photograph_paths("test", opencv_doc)
     assert len(train) >= 50 and len(test) >= 8

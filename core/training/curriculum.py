@@ -101,6 +101,16 @@ class CurriculumClip:
         return hot
 
     @property
+    def object_shares(self) -> np.ndarray:
+        """`[len(OBJECT_MOTIONS)] float32`: each object motion's share of the moving objects' area
+        (size squared), summing to 1 when any object moves; which motion dominates, not only which occur."""
+        shares = np.zeros(len(OBJECT_MOTIONS), np.float32)
+        for obj in self.objects:
+            if obj.motion in OBJECT_MOTIONS:
+                shares[OBJECT_MOTIONS.index(obj.motion)] += obj.size ** 2
+        return shares / max(float(shares.sum()), 1.0)
+
+    @property
     def main_object_motion(self) -> str:
         """The first moving object's motion ("none" if no object moves)."""
         return next((obj.motion for obj in self.objects if obj.motion != "still"), "none")

@@ -39,6 +39,7 @@ from core.weights.packed import save_packed_weights
 TRAIN_FAMILIES = ("camera", "object", "composed")
 HELD_OUT_PAIRS = {pan: TRANSLATIONS for pan in PANS}
 ADABN_CLIPS = 64
+OBJECT_TARGETS = {"present": "object_labels", "area_share": "object_shares"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ class CurriculumRecipe:
     """How the default is made: `clips` training clips (families in turn) drawn with `seed`, each
     clip's flow by one of `flow_methods` (drawn per clip; the first is the one measured), starting
     from `init`, training the blocks after `boundary` for `epochs` with the object loss weighted
-    `object_weight`. Objects are drawn as `CurriculumSampler` says of the fields of the same names."""
+    `object_weight` against `object_targets` ("present": multi-hot `CurriculumClip.object_labels`,
+    "area_share": `CurriculumClip.object_shares`). Objects are drawn as `CurriculumSampler` says of
+    the fields of the same names."""
 
     clips: int = 2400
     seed: int = 11
@@ -59,6 +62,7 @@ class CurriculumRecipe:
     max_objects: int = 3
     object_sizes: tuple[int, int] = (48, 112)
     slowest_object: float = 1.0
+    object_targets: str = "present"
     held_out_objects: tuple[str, ...] = ()  # object motions no training clip has (a family kept for measurement)
 
 
@@ -73,6 +77,13 @@ def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
                                 single_object_share=recipe.single_object_share, max_objects=recipe.max_objects,
                                 object_sizes=recipe.object_sizes, slowest_object=recipe.slowest_object)
     return sampler.clips(recipe.clips, TRAIN_FAMILIES)
+
+
+def object_targets(clips: list[CurriculumClip], kind: str) -> np.ndarray:
+    """`[N, len(OBJECT_MOTIONS)] float32` targets of the object head (see `CurriculumRecipe`)."""
+    if kind not in OBJECT_TARGETS:
+        raise ConfigError(f"unknown object targets {kind!r}; choose from {sorted(OBJECT_TARGETS)}")
+    return np.stack([getattr(clip, OBJECT_TARGETS[kind]) for clip in clips])
 
 
 def clip_flow_methods(recipe: CurriculumRecipe, count: int) -> list[str]:
@@ -107,7 +118,7 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
     adabn_on_clips(model, np.stack(first), count=ADABN_CLIPS)
     activations = cache_activations(model, counted(chain(first, flows), progress, total), recipe.boundary)
     return train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
-                              np.stack([c.object_labels for c in clips]), boundary=recipe.boundary,
+                              object_targets(clips, recipe.object_targets), boundary=recipe.boundary,
                               epochs=recipe.epochs, seed=recipe.seed, object_weight=recipe.object_weight,
                               callbacks=[EpochProgress(progress, total, done=len(clips))])
 
