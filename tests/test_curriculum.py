@@ -138,8 +138,9 @@ def test_the_sampler_draws_smaller_slower_and_more_objects_when_asked():
 
     sampler = CurriculumSampler([], 3, object_motions=["left"], object_sizes=(16, 32), slowest_object=0.25,
                                 max_objects=5)
-    objects = [obj for clip in sampler.clips(300, ["object"]) for obj in clip.objects]
-    counts = [len(clip.objects) for clip in sampler.clips(300, ["object"])]
+    clips = sampler.clips(300, ["object"])
+    objects = [obj for clip in clips for obj in clip.objects]
+    counts = [len(clip.objects) for clip in clips]
     sizes, speeds = np.array([o.size for o in objects]), np.array([o.speed for o in objects])
     assert sizes.min() >= 16 and sizes.max() < 32 and speeds.min() >= 0.25 and speeds.max() <= 3.5
     assert np.mean(speeds < 1.0) > 0.1 and max(counts) == 5
@@ -170,7 +171,8 @@ def test_the_default_recipe_runs_its_first_steps(opencv_doc):
     lower = model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
     upper = model.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
     steps = []
-    history = train_on_curriculum(model, training_clips(recipe), recipe, {"dis": OpticalFlowComputer("dis", workers=1)},
+    computers = {"dis": OpticalFlowComputer("dis", workers=1)}
+    history = train_on_curriculum(model, training_clips(recipe), recipe, computers,
                                   progress=lambda done, total: steps.append((done, total)))
     assert set(history) >= {"camera_accuracy", "objects_accuracy", "loss"} and len(history["loss"]) == 1
     np.testing.assert_array_equal(model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0], lower)

@@ -152,7 +152,8 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
     """Multi-task training of the stages after `boundary` on cached activations: two heads on Features,
     `camera` (softmax over camera motions, integer `camera_labels` `[N]`) and `objects` (sigmoid,
     `object_labels` `[N, K]` in [0, 1]: which object motions the clip shows, multi-hot or as shares),
-    the object loss weighted by `object_weight`. The trained stages are copied back into `model`; returns the history (`camera_accuracy`, ...)."""
+    the object loss weighted by `object_weight`. The trained stages are copied back into `model`;
+    returns the history (`camera_accuracy`, ...)."""
     upper = _upper_blocks(model, boundary)
     features = keras.layers.Dropout(0.3, seed=seed)(upper.output)
     init = keras.initializers.GlorotUniform(seed=seed)

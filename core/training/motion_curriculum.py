@@ -101,8 +101,8 @@ def training_flows(clips: list[CurriculumClip], recipe: CurriculumRecipe,
         yield curriculum_clip_flow(clip, computers[method])
 
 
-def flow_computers(methods: Iterable[str], workers: int | None = None) -> dict[str, OpticalFlowComputer]:
-    return {method: OpticalFlowComputer(method, workers) for method in methods}
+def flow_computers(methods: Iterable[str]) -> dict[str, OpticalFlowComputer]:
+    return {method: OpticalFlowComputer(method) for method in methods}
 
 
 def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe: CurriculumRecipe,
