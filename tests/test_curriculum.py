@@ -162,11 +162,12 @@ def test_flow_methods_are_drawn_per_clip_across_every_family():
 
 def test_the_default_recipe_runs_its_first_steps(opencv_doc):
     """The recipe behind the shipped weights (`python -m core weights train-default`), on 6 clips and
-    one epoch: AdaBN, activations, two-headed training of the upper blocks only."""
+    one epoch, with the optional layout head too: AdaBN, activations, three-headed training of the
+    upper blocks only."""
     from core.training.motion_curriculum import CurriculumRecipe, train_on_curriculum, training_clips
     from core.weights.flow_stream import build_flow_i3d
 
-    recipe = CurriculumRecipe(clips=6, epochs=1, init="random")
+    recipe = CurriculumRecipe(clips=6, epochs=1, init="random", layout_grid=2, layout_periods=2)
     model = build_flow_i3d("random", seed=3)
     lower = model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
     upper = model.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
@@ -174,7 +175,7 @@ def test_the_default_recipe_runs_its_first_steps(opencv_doc):
     computers = {"dis": OpticalFlowComputer("dis", workers=1)}
     history = train_on_curriculum(model, training_clips(recipe), recipe, computers,
                                   progress=lambda done, total: steps.append((done, total)))
-    assert set(history) >= {"camera_accuracy", "objects_accuracy", "loss"} and len(history["loss"]) == 1
+    assert set(history) >= {"camera_accuracy", "objects_accuracy", "layout_loss", "loss"} and len(history["loss"]) == 1
     np.testing.assert_array_equal(model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0], lower)
     assert not np.array_equal(model.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0], upper)
     assert steps[-1] == (7, 7) and [done for done, _ in steps] == list(range(1, 8))  # 6 clips, then 1 epoch

@@ -13,7 +13,7 @@ from core.common.atomic import sha256_of
 from core.features.config import ModelSection
 from core.flow.computer import OpticalFlowComputer
 from core.model.i3d import build_i3d
-from core.training.adaptation import adapt_batchnorm, train_upper_blocks
+from core.training.adaptation import adapt_batchnorm, train_motion_heads, train_upper_blocks
 from core.weights.flow_stream import (FIRST_CONV, build_flow_i3d, cross_modal_arrays, motion_adapted_metrics_path,
                                       motion_adapted_path)
 from core.evaluation.metrics import knn_loo_accuracy
@@ -103,6 +103,21 @@ def test_upper_block_training_changes_only_the_upper_blocks():
                                   lower_before)
     assert not np.array_equal(model.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0],
                               upper_before)
+
+
+def test_the_layout_head_learns_targets_of_any_scale():
+    """A third head regresses layout targets standardised per column: columns a million apart in
+    scale start near unit loss (raw, the loss would start near 1e5), and the loss falls."""
+    model = build_flow_i3d("random", seed=1, size=None)
+    activations = np.random.default_rng(0).uniform(0, 1, (16, 2, 7, 7, 832)).astype(np.float32)
+    signal = activations[:, :, :, :, :3].mean(axis=(1, 2, 3))  # [16, 3], learnable from the input
+    layout = signal * np.array([1e-3, 1.0, 1e3], np.float32)
+    history = train_motion_heads(model, activations, np.arange(16) % 2, (np.arange(16)[:, None] % 3 == [0, 1, 2]),
+                                 epochs=8, batch_size=4, layout_targets=layout)
+    assert history["layout_loss"][0] < 10
+    assert np.mean(history["layout_loss"][-3:]) < 0.5 * history["layout_loss"][0], history["layout_loss"]
+    no_layout = train_motion_heads(model, activations, np.arange(16) % 2, np.zeros((16, 3)), epochs=1)
+    assert "layout_loss" not in no_layout
 
 
 def test_motion_clips_move_the_way_their_label_says():

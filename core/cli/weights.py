@@ -31,6 +31,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--flow_methods", nargs="+", default=None, metavar="METHOD",
                         help="train-default: flow methods of the training clips, one drawn per clip (default: "
                              "the recipe's); the first is the one the result is measured with")
+    parser.add_argument("--layout_grid", type=int, default=None, metavar="N",
+                        help="train-default: also regress each clip's rectified mean flow on an NxN grid of "
+                             "regions (core.training.flow_layout; default: the recipe's, none)")
+    parser.add_argument("--layout_periods", type=int, default=None, metavar="N",
+                        help="train-default: time spans of the layout target")
+    parser.add_argument("--layout_weight", type=float, default=None, help="train-default: the layout loss's weight")
     parser.add_argument("--output", default=None,
                         help="train-default: write the weights here instead of the shipped file")
     parser.set_defaults(run=run)
@@ -72,6 +78,8 @@ def train_default(args: argparse.Namespace) -> int:
     recipe = CurriculumRecipe(held_out_objects=tuple(args.held_out_objects))
     if args.flow_methods:
         recipe = replace(recipe, flow_methods=tuple(args.flow_methods))
+    layout = {key: getattr(args, key) for key in ("layout_grid", "layout_periods", "layout_weight")}
+    recipe = replace(recipe, **{key: value for key, value in layout.items() if value is not None})
     with TqdmProgress("motion curriculum clips", "clip") as progress:
         path = make_motion_curriculum(recipe, Path(args.output) if args.output else MOTION_CURRICULUM_PATH, progress)
     print(f"motion_curriculum weights written to {path}; measurements beside it ({path.with_suffix('.json')})")

@@ -145,15 +145,24 @@ def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.n
     return _history(history)
 
 
+def _standardised(columns: np.ndarray) -> np.ndarray:
+    """`[N, D]` → each column at mean 0, standard deviation 1 (a constant column stays 0)."""
+    spread = columns.std(axis=0)
+    return (columns - columns.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+
+
 def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_labels: np.ndarray,
                        object_labels: np.ndarray, boundary: str = "MaxPool3d_5a_2x2", epochs: int = 12,
                        batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0, object_weight: float = 1.0,
+                       layout_targets: np.ndarray | None = None, layout_weight: float = 1.0,
                        callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
-    """Multi-task training of the stages after `boundary` on cached activations: two heads on Features,
-    `camera` (softmax over camera motions, integer `camera_labels` `[N]`) and `objects` (sigmoid,
-    `object_labels` `[N, K]` in [0, 1]: which object motions the clip shows, multi-hot or as shares),
-    the object loss weighted by `object_weight`. The trained stages are copied back into `model`;
-    returns the history (`camera_accuracy`, ...)."""
+    """Multi-task training of the stages after `boundary` on cached activations: heads on Features,
+    `camera` (softmax over camera motions, integer `camera_labels` `[N]`), `objects` (sigmoid,
+    `object_labels` `[N, K]` in [0, 1]: which object motions the clip shows, multi-hot or as shares)
+    and, given `layout_targets` `[N, D]` (e.g. `core.training.flow_layout`), `layout` (linear,
+    mean squared error on the targets standardised per column). Losses are weighted 1,
+    `object_weight`, `layout_weight`. The trained stages are copied back into `model`; returns the
+    history (`camera_accuracy`, ...)."""
     upper = _upper_blocks(model, boundary)
     features = keras.layers.Dropout(0.3, seed=seed)(upper.output)
     init = keras.initializers.GlorotUniform(seed=seed)
@@ -161,12 +170,18 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
                                             kernel_initializer=init)(features),
                "objects": keras.layers.Dense(object_labels.shape[1], activation="sigmoid", name="objects",
                                              kernel_initializer=init)(features)}
-    trainer = keras.Model(upper.input, outputs)
-    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                    loss={"camera": "sparse_categorical_crossentropy", "objects": "binary_crossentropy"},
-                    loss_weights={"camera": 1.0, "objects": object_weight},
-                    metrics={"camera": ["accuracy"], "objects": [keras.metrics.BinaryAccuracy(name="accuracy")]})
+    losses = {"camera": "sparse_categorical_crossentropy", "objects": "binary_crossentropy"}
+    weights = {"camera": 1.0, "objects": object_weight}
     targets = {"camera": np.asarray(camera_labels), "objects": np.asarray(object_labels, np.float32)}
-    history = trainer.fit(shuffled_batches(activations, targets, batch_size, seed), epochs=epochs, verbose=0, shuffle=False, callbacks=list(callbacks))
+    if layout_targets is not None:
+        outputs["layout"] = keras.layers.Dense(layout_targets.shape[1], name="layout",
+                                               kernel_initializer=init)(features)
+        losses["layout"], weights["layout"] = "mean_squared_error", layout_weight
+        targets["layout"] = _standardised(np.asarray(layout_targets, np.float32))
+    trainer = keras.Model(upper.input, outputs)
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses, loss_weights=weights,
+                    metrics={"camera": ["accuracy"], "objects": [keras.metrics.BinaryAccuracy(name="accuracy")]})
+    history = trainer.fit(shuffled_batches(activations, targets, batch_size, seed), epochs=epochs, verbose=0,
+                          shuffle=False, callbacks=list(callbacks))
     _copy_back(upper, model)
     return _history(history)

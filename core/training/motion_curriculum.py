@@ -3,10 +3,12 @@
 Recipe (`CurriculumRecipe`): an initialisation (`core.weights.flow_stream`), BatchNorm statistics
 re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` trained with two
 heads on Features (`train_motion_heads`): the camera's motion (softmax) and which object motions the
-clip shows (multi-hot). Each clip's flow comes from one of the recipe's flow methods, drawn per clip. Training clips come from `core.training.curriculum` on the TRAIN photographs
-and textures. Held out, and measured by `core.training.motion_families`: the TEST photographs, and
-the composed family the evaluation uses (the camera panning while an object translates): composed
-training clips pair pans only with objects that scale, turn, swing or deform.
+clip shows (multi-hot); a recipe may add a third, the flow's coarse layout (`core.training.flow_layout`).
+Each clip's flow comes from one of the recipe's flow methods, drawn per clip. Training clips come
+from `core.training.curriculum` on the TRAIN photographs and textures. Held out, and measured by
+`core.training.motion_families`: the TEST photographs, and the composed family the evaluation uses
+(the camera panning while an object translates): composed training clips pair pans only with
+objects that scale, turn, swing or deform.
 
 The result is shipped in the repository (`MOTION_CURRICULUM_PATH`, float16, with its measurements
 beside it), so set-up never waits for it; `python -m core weights train-default` makes it again.
@@ -27,6 +29,7 @@ from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import EpochProgress, cache_activations, counted, train_motion_heads
+from core.training.flow_layout import flow_layout
 from core.training.curriculum import OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, curriculum_clip_flow
 from core.training.motion_adapted import adabn_on_clips
 from core.training.motion_dataset import MOTIONS
@@ -48,8 +51,9 @@ class CurriculumRecipe:
     clip's flow by one of `flow_methods` (drawn per clip; the first is the one measured), starting
     from `init`, training the blocks after `boundary` for `epochs` with the object loss weighted
     `object_weight` against `object_targets` ("present": multi-hot `CurriculumClip.object_labels`,
-    "area_share": `CurriculumClip.object_shares`). Objects are drawn as `CurriculumSampler` says of
-    the fields of the same names."""
+    "area_share": `CurriculumClip.object_shares`) and, if `layout_grid`, a layout head (see
+    `core.training.flow_layout`) weighted `layout_weight`. Objects are drawn as `CurriculumSampler`
+    says of the fields of the same names."""
 
     clips: int = 2400
     seed: int = 11
@@ -64,6 +68,9 @@ class CurriculumRecipe:
     slowest_object: float = 1.0
     object_targets: str = "present"
     held_out_objects: tuple[str, ...] = ()  # object motions no training clip has (a family kept for measurement)
+    layout_grid: int = 0  # > 0: a third head regresses `flow_layout(flow, layout_grid, layout_periods)`
+    layout_periods: int = 1
+    layout_weight: float = 1.0
 
 
 def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
@@ -113,14 +120,25 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
     `training_flows` (None: `flow_computers` of the recipe). Progress counts clips, then epochs."""
     total = len(clips) + recipe.epochs
     computers = computers or flow_computers(recipe.flow_methods)
-    flows = (preprocess_flow(flow) for flow in training_flows(clips, recipe, computers))
+    layouts = []
+    flows = (_noting_layout(preprocess_flow(flow), recipe, layouts)
+             for flow in training_flows(clips, recipe, computers))
     first = list(islice(flows, ADABN_CLIPS))
     adabn_on_clips(model, np.stack(first), count=ADABN_CLIPS)
     activations = cache_activations(model, counted(chain(first, flows), progress, total), recipe.boundary)
     return train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
                               object_targets(clips, recipe.object_targets), boundary=recipe.boundary,
                               epochs=recipe.epochs, seed=recipe.seed, object_weight=recipe.object_weight,
+                              layout_targets=np.stack(layouts) if layouts else None,
+                              layout_weight=recipe.layout_weight,
                               callbacks=[EpochProgress(progress, total, done=len(clips))])
+
+
+def _noting_layout(clip: np.ndarray, recipe: CurriculumRecipe, layouts: list[np.ndarray]) -> np.ndarray:
+    """`clip` (preprocessed flow) unchanged; its `flow_layout` appended to `layouts` if the recipe asks."""
+    if recipe.layout_grid:
+        layouts.append(flow_layout(clip, recipe.layout_grid, recipe.layout_periods))
+    return clip
 
 
 def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target: Path = MOTION_CURRICULUM_PATH,
