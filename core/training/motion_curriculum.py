@@ -29,8 +29,8 @@ from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import EpochProgress, cache_activations, counted, train_motion_heads
-from core.training.flow_layout import flow_layout
 from core.training.curriculum import OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, curriculum_clip_flow
+from core.training.flow_layout import flow_layout
 from core.training.motion_adapted import adabn_on_clips
 from core.training.motion_dataset import MOTIONS
 from core.training.motion_families import (PANS, TRANSLATIONS, family_features, family_scores, family_sets,
@@ -116,7 +116,7 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
                         computers: dict[str, OpticalFlowComputer] | None = None,
                         progress: ProgressCallback = no_progress) -> dict[str, list[float]]:
     """AdaBN on the first ADABN_CLIPS clips, the boundary's activations of every clip (streamed: the
-    clips never sit in memory together), then the two-headed training; in place. `computers`: as
+    clips never sit in memory together), then the heads' training; in place. `computers`: as
     `training_flows` (None: `flow_computers` of the recipe). Progress counts clips, then epochs."""
     total = len(clips) + recipe.epochs
     computers = computers or flow_computers(recipe.flow_methods)
