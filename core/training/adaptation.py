@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.preprocessing import StandardScaler
 
 from core.features.sequences import preprocess_flow
 from core.model.i3d import build_i3d, endpoint_model
@@ -145,12 +146,6 @@ def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.n
     return _history(history)
 
 
-def _standardised(columns: np.ndarray) -> np.ndarray:
-    """`[N, D]` → each column at mean 0, standard deviation 1 (a constant column stays 0)."""
-    spread = columns.std(axis=0)
-    return (columns - columns.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
-
-
 def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_labels: np.ndarray,
                        object_labels: np.ndarray, boundary: str = "MaxPool3d_5a_2x2", epochs: int = 12,
                        batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0, object_weight: float = 1.0,
@@ -177,7 +172,7 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
         outputs["layout"] = keras.layers.Dense(layout_targets.shape[1], name="layout",
                                                kernel_initializer=init)(features)
         losses["layout"], weights["layout"] = "mean_squared_error", layout_weight
-        targets["layout"] = _standardised(np.asarray(layout_targets, np.float32))
+        targets["layout"] = StandardScaler().fit_transform(np.asarray(layout_targets, np.float32))
     trainer = keras.Model(upper.input, outputs)
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses, loss_weights=weights,
                     metrics={"camera": ["accuracy"], "objects": [keras.metrics.BinaryAccuracy(name="accuracy")]})
