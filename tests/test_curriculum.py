@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import ConfigError
+from core.errors import ConfigError, DFEError
 from core.flow.computer import OpticalFlowComputer
 from core.training.curriculum import (OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, ImageSource, ObjectSpec,
                                       curriculum_clip_flow, render_curriculum_clip)
@@ -129,6 +129,48 @@ def test_a_held_out_object_motion_is_in_no_training_clip(opencv_doc):
     assert not motions & {"turn_cw", "turn_ccw"} and {"left", "grow", "swing"} <= motions
     with pytest.raises(ConfigError, match="spin"):
         training_clips(CurriculumRecipe(clips=3, held_out_objects=("spin",)))
+    with pytest.raises(ConfigError, match=r"families \['camera', 'walk'\]: name one or more of"):
+        training_clips(CurriculumRecipe(clips=3, families=("camera", "walk")))
+
+
+def test_the_layout_target_is_relative_to_the_camera_unless_the_recipe_says_otherwise():
+    """A pan of 0.5 (preprocessed units) right with a 56x56 object moving 0.25 down in the frame: a
+    4x4, 2-span layout holds only the object, down and against the pan, in its region."""
+    from dataclasses import replace
+
+    from core.training.motion_curriculum import CurriculumRecipe, layout_target
+
+    clip = np.zeros((16, 224, 224, 2), np.float32)
+    clip[..., 0] = 0.5
+    clip[:, 56:112, 112:168] = (0.0, 0.25)  # grid row 1, column 2
+    recipe = CurriculumRecipe(layout_grid=4, layout_periods=2)
+    cells = layout_target(clip, recipe).reshape(2, 4, 4, 4)  # time span, row, column, (right, left, down, up)
+    expected = np.zeros((2, 4, 4, 4), np.float32)
+    expected[:, 1, 2] = (0.0, 0.5, 0.25, 0.0)
+    np.testing.assert_allclose(cells, expected)
+    absolute = layout_target(clip, replace(recipe, layout_camera_relative=False)).reshape(2, 4, 4, 4)
+    expected = np.zeros((2, 4, 4, 4), np.float32)
+    expected[..., 0] = 0.5
+    expected[:, 1, 2] = (0.0, 0.0, 0.25, 0.0)
+    np.testing.assert_allclose(absolute, expected)
+
+
+def test_train_default_options_reach_the_recipe():
+    from core.cli.main import build_parser
+    from core.cli.weights import curriculum_recipe
+    from core.training.motion_curriculum import CurriculumRecipe
+
+    def recipe(*options: str) -> CurriculumRecipe:
+        return curriculum_recipe(build_parser().parse_args(["weights", "train-default", *options]))
+
+    assert recipe() == CurriculumRecipe()
+    assert recipe("--families", "camera", "object", "composed", "composed", "--no-layout_camera_relative",
+                  "--layout_grid", "4", "--flow_methods", "dis", "farneback") == CurriculumRecipe(
+        families=("camera", "object", "composed", "composed"), layout_camera_relative=False, layout_grid=4,
+        flow_methods=("dis", "farneback"))
+    assert recipe("--held_out_objects", "turn_cw", "--output", "x.npz").held_out_objects == ("turn_cw",)
+    with pytest.raises(DFEError, match="give --output"):
+        recipe("--held_out_objects", "turn_cw")
 
 
 def test_the_sampler_draws_smaller_slower_and_more_objects_when_asked():

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.common.atomic import sha256_of
 from core.common.progress import TqdmProgress
 from core.errors import DFEError
+
+if TYPE_CHECKING:  # imported where used: it loads TensorFlow
+    from core.training.motion_curriculum import CurriculumRecipe
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,12 +35,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--flow_methods", nargs="+", default=None, metavar="METHOD",
                         help="train-default: flow methods of the training clips, one drawn per clip (default: "
                              "the recipe's); the first is the one the result is measured with")
+    parser.add_argument("--families", nargs="+", default=None, metavar="FAMILY",
+                        help="train-default: training clips' families in turn, from camera, object, composed "
+                             "(default: the recipe's, camera object composed; name one twice for more of it)")
     parser.add_argument("--layout_grid", type=int, default=None, metavar="N",
-                        help="train-default: also regress each clip's rectified mean flow on an NxN grid of "
-                             "regions (core.training.flow_layout; default: the recipe's, none)")
+                        help="train-default: a layout head regresses each clip's rectified mean flow on an "
+                             "NxN grid of regions (core.training.flow_layout; default: the recipe's, 0: no "
+                             "layout head)")
     parser.add_argument("--layout_periods", type=int, default=None, metavar="N",
-                        help="train-default: time spans of the layout target")
+                        help="train-default: time spans of the layout target (default: the recipe's, 1)")
     parser.add_argument("--layout_weight", type=float, default=None, help="train-default: the layout loss's weight")
+    parser.add_argument("--layout_camera_relative", action=argparse.BooleanOptionalAction, default=None,
+                        help="train-default: take each frame's median flow (the camera's) out before the layout "
+                             "(default: the recipe's, yes)")
     parser.add_argument("--output", default=None,
                         help="train-default: write the weights here instead of the shipped file")
     parser.set_defaults(run=run)
@@ -68,22 +79,29 @@ def prepare(args: argparse.Namespace) -> int:
 
 
 def train_default(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from core.training.motion_curriculum import CurriculumRecipe, make_motion_curriculum
+    from core.training.motion_curriculum import make_motion_curriculum
     from core.weights.flow_stream import MOTION_CURRICULUM_PATH
 
-    if args.held_out_objects and not args.output:
-        raise DFEError("--held_out_objects makes weights for a measurement, not the shipped default: give --output")
-    recipe = CurriculumRecipe(held_out_objects=tuple(args.held_out_objects))
-    if args.flow_methods:
-        recipe = replace(recipe, flow_methods=tuple(args.flow_methods))
-    layout = {key: getattr(args, key) for key in ("layout_grid", "layout_periods", "layout_weight")}
-    recipe = replace(recipe, **{key: value for key, value in layout.items() if value is not None})
+    recipe = curriculum_recipe(args)
     with TqdmProgress("motion curriculum clips", "clip") as progress:
         path = make_motion_curriculum(recipe, Path(args.output) if args.output else MOTION_CURRICULUM_PATH, progress)
     print(f"motion_curriculum weights written to {path}; measurements beside it ({path.with_suffix('.json')})")
     return 0
+
+
+def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
+    """train-default's recipe: the default `CurriculumRecipe` with the options the command line gives."""
+    from dataclasses import replace
+
+    from core.training.motion_curriculum import CurriculumRecipe
+
+    if args.held_out_objects and not args.output:
+        raise DFEError("--held_out_objects makes weights for a measurement, not the shipped default: give --output")
+    given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
+                                                  "layout_weight", "layout_camera_relative")}
+    given = {key: tuple(value) if isinstance(value, list) else value for key, value in given.items()}
+    return replace(CurriculumRecipe(held_out_objects=tuple(args.held_out_objects)),
+                   **{key: value for key, value in given.items() if value is not None})
 
 
 def register_flow_model(weights: str, weights_sha256: str, alias: str | None = None) -> str:

@@ -3,6 +3,7 @@
 The flow is cut into `periods` equal time spans and a `grid` x `grid` array of regions; each cell
 keeps the mean of its rightward, leftward, downward and upward flow (half-wave rectified, so
 motions that cancel in a plain mean, such as people walking both ways, both stay visible).
+`camera_relative` takes the camera's motion out first, so the layout holds what moves in the scene.
 """
 
 from __future__ import annotations
@@ -25,3 +26,9 @@ def flow_layout(flow: np.ndarray, grid: int, periods: int = 1) -> np.ndarray:
                           np.maximum(flow[..., 1], 0), np.maximum(-flow[..., 1], 0)], axis=-1)
     cells = rectified.reshape(periods, frames // periods, grid, height // grid, grid, width // grid, 4)
     return cells.mean(axis=(1, 3, 5), dtype=np.float64).astype(np.float32).ravel()
+
+
+def camera_relative(flow: np.ndarray) -> np.ndarray:
+    """`flow` `[T, H, W, 2]` minus each frame's median flow `[T, 1, 1, 2]`: the camera's motion where
+    the background fills most of the frame (a pan's flow becomes zero, an object's its own motion)."""
+    return flow - np.median(flow, axis=(1, 2), keepdims=True)

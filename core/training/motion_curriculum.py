@@ -3,9 +3,10 @@
 Recipe (`CurriculumRecipe`): an initialisation (`core.weights.flow_stream`), BatchNorm statistics
 re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` trained with two
 heads on Features (`train_motion_heads`): the camera's motion (softmax) and which object motions the
-clip shows (multi-hot); a recipe may add a third, the flow's coarse layout (`core.training.flow_layout`).
-Each clip's flow comes from one of the recipe's flow methods, drawn per clip. Training clips come
-from `core.training.curriculum` on the TRAIN photographs and textures. Held out, and measured by
+clip shows (multi-hot); a recipe may add a third, where and which way the flow goes
+(`core.training.flow_layout`), and draw more of one family. Each clip's flow comes from one of the
+recipe's flow methods, drawn per clip. Training clips come from `core.training.curriculum` on the
+TRAIN photographs and textures, the families in turn. Held out, and measured by
 `core.training.motion_families`: the TEST photographs, and the composed family the evaluation uses
 (the camera panning while an object translates): composed training clips pair pans only with
 objects that scale, turn, swing or deform.
@@ -30,7 +31,7 @@ from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import EpochProgress, cache_activations, counted, train_motion_heads
 from core.training.curriculum import OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, curriculum_clip_flow
-from core.training.flow_layout import flow_layout
+from core.training.flow_layout import camera_relative, flow_layout
 from core.training.motion_adapted import adabn_on_clips
 from core.training.motion_dataset import MOTIONS
 from core.training.motion_families import (PANS, TRANSLATIONS, family_features, family_scores, family_sets,
@@ -39,7 +40,7 @@ from core.training.photographs import photograph_paths
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
 from core.weights.packed import save_packed_weights
 
-TRAIN_FAMILIES = ("camera", "object", "composed")
+FAMILIES = ("camera", "object", "composed")
 HELD_OUT_PAIRS = {pan: TRANSLATIONS for pan in PANS}
 ADABN_CLIPS = 64
 OBJECT_TARGETS = {"present": "object_labels", "area_share": "object_shares"}
@@ -47,16 +48,17 @@ OBJECT_TARGETS = {"present": "object_labels", "area_share": "object_shares"}
 
 @dataclass(frozen=True)
 class CurriculumRecipe:
-    """How the default is made: `clips` training clips (families in turn) drawn with `seed`, each
+    """How the default is made: `clips` training clips (`families` in turn) drawn with `seed`, each
     clip's flow by one of `flow_methods` (drawn per clip; the first is the one measured), starting
     from `init`, training the blocks after `boundary` for `epochs` with the object loss weighted
     `object_weight` against `object_targets` ("present": multi-hot `CurriculumClip.object_labels`,
     "area_share": `CurriculumClip.object_shares`) and, if `layout_grid`, a layout head (see
-    `core.training.flow_layout`) weighted `layout_weight`. Objects are drawn as `CurriculumSampler`
-    says of the fields of the same names."""
+    `core.training.flow_layout`; on `camera_relative` flow if `layout_camera_relative`) weighted
+    `layout_weight`. Objects are drawn as `CurriculumSampler` says of the fields of the same names."""
 
     clips: int = 2400
     seed: int = 11
+    families: tuple[str, ...] = FAMILIES
     flow_methods: tuple[str, ...] = ("dis",)
     init: str = "cross_modal_kinetics_xy"
     boundary: str = "MaxPool3d_5a_2x2"
@@ -71,6 +73,7 @@ class CurriculumRecipe:
     layout_grid: int = 0  # > 0: a third head regresses `flow_layout(flow, layout_grid, layout_periods)`
     layout_periods: int = 1
     layout_weight: float = 1.0
+    layout_camera_relative: bool = True
 
 
 def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
@@ -79,11 +82,13 @@ def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
     unknown = set(recipe.held_out_objects) - set(OBJECT_MOTIONS)
     if unknown:
         raise ConfigError(f"unknown object motion(s) {sorted(unknown)} to hold out; choose from {OBJECT_MOTIONS}")
+    if not recipe.families or set(recipe.families) - set(FAMILIES):
+        raise ConfigError(f"training families {list(recipe.families)}: name one or more of {FAMILIES}")
     sampler = CurriculumSampler(photograph_paths("train"), recipe.seed, composed_exclusions=HELD_OUT_PAIRS,
                                 object_motions=[m for m in OBJECT_MOTIONS if m not in recipe.held_out_objects],
                                 single_object_share=recipe.single_object_share, max_objects=recipe.max_objects,
                                 object_sizes=recipe.object_sizes, slowest_object=recipe.slowest_object)
-    return sampler.clips(recipe.clips, TRAIN_FAMILIES)
+    return sampler.clips(recipe.clips, recipe.families)
 
 
 def object_targets(clips: list[CurriculumClip], kind: str) -> np.ndarray:
@@ -137,8 +142,15 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
 def _noting_layout(clip: np.ndarray, recipe: CurriculumRecipe, layouts: list[np.ndarray]) -> np.ndarray:
     """`clip` (preprocessed flow) unchanged; its `flow_layout` appended to `layouts` if the recipe asks."""
     if recipe.layout_grid:
-        layouts.append(flow_layout(clip, recipe.layout_grid, recipe.layout_periods))
+        layouts.append(layout_target(clip, recipe))
     return clip
+
+
+def layout_target(clip: np.ndarray, recipe: CurriculumRecipe) -> np.ndarray:
+    """The layout head's target `[layout_periods * layout_grid ** 2 * 4] float32` for one preprocessed
+    flow clip `[T, H, W, 2]` (see `CurriculumRecipe`)."""
+    flow = camera_relative(clip) if recipe.layout_camera_relative else clip
+    return flow_layout(flow, recipe.layout_grid, recipe.layout_periods)
 
 
 def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target: Path = MOTION_CURRICULUM_PATH,
@@ -151,7 +163,7 @@ def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target
     sets = family_sets(photograph_paths("test"))
     features = family_features(model, preprocess_sets(sets, computers[recipe.flow_methods[0]]))
     return save_packed_weights(model, target, {
-        "recipe": asdict(recipe), "train_families": list(TRAIN_FAMILIES),
+        "recipe": asdict(recipe),
         "held_out": {"photographs": "the TEST photographs (core.training.photographs)",
                      "composed_pairs": {camera: list(objects) for camera, objects in HELD_OUT_PAIRS.items()},
                      "object_motions": list(recipe.held_out_objects)},
