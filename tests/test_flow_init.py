@@ -166,19 +166,21 @@ def test_set_up_registers_both_flow_streams_once_with_their_metrics(tmp_path, mo
     assert register_flow_model("motion_curriculum", default_sha256, alias="default") == default
     assert len(registry.versions()) == 2
 
-def test_the_shipped_default_tells_object_motions_apart():
+def test_the_shipped_default_tells_apart_object_motions_random_init_confuses():
     """The shipped weights load (sha256 checked) and, on textures no training used, put clips of an object
-    moving the same way together: leave-one-out 1-NN over 4 directions x 2 scenes."""
+    growing, shrinking or turning either way together, where a random I3D does not: leave-one-out 1-NN
+    over 4 motions x 2 scenes (measured: the default 7 of 8, random init 1 of 8)."""
     from core.training.adaptation import clip_features, stack_preprocessed
     from core.training.curriculum import CurriculumSampler, ImageSource, iter_curriculum_flows
 
     sampler = CurriculumSampler([], seed=21, photometric=False)
-    directions = ("left", "right", "up", "down")
-    clips = [sampler.clip("object", "static", [d], ImageSource("texture", str(900 + scene)))
-             for scene in range(2) for d in directions]
+    motions = ("grow", "shrink", "turn_cw", "turn_ccw")
+    clips = [sampler.clip("object", "static", [m], ImageSource("texture", str(900 + scene)))
+             for scene in range(2) for m in motions]
     inputs = stack_preprocessed(iter_curriculum_flows(clips, OpticalFlowComputer("dis", workers=1)), len(clips))
-    features = clip_features(build_flow_i3d("motion_curriculum"), inputs)
-    assert knn_loo_accuracy(features, np.arange(8) % 4) == 1.0
+    default, random = (knn_loo_accuracy(clip_features(build_flow_i3d(weights), inputs), np.arange(8) % 4)
+                       for weights in ("motion_curriculum", "random"))
+    assert default >= random + 0.5, (default, random)
 
 
 def test_the_shipped_default_tells_camera_motions_apart():
