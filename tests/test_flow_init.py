@@ -166,6 +166,7 @@ def test_set_up_registers_both_flow_streams_once_with_their_metrics(tmp_path, mo
     assert register_flow_model("motion_curriculum", default_sha256, alias="default") == default
     assert len(registry.versions()) == 2
 
+
 def test_the_shipped_default_tells_apart_object_motions_random_init_confuses():
     """The shipped weights load (sha256 checked) and, on textures no training used, put clips of an object
     growing, shrinking or turning either way together, where a random I3D does not: leave-one-out 1-NN

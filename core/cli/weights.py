@@ -99,9 +99,9 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
         raise DFEError("--held_out_objects makes weights for a measurement, not the shipped default: give --output")
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
                                                   "layout_weight", "layout_camera_relative")}
-    given = {key: tuple(value) if isinstance(value, list) else value for key, value in given.items()}
     return replace(CurriculumRecipe(held_out_objects=tuple(args.held_out_objects)),
-                   **{key: value for key, value in given.items() if value is not None})
+                   **{key: tuple(value) if isinstance(value, list) else value
+                      for key, value in given.items() if value is not None})
 
 
 def register_flow_model(weights: str, weights_sha256: str, alias: str | None = None) -> str:

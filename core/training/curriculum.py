@@ -26,6 +26,7 @@ from typing import Iterator, Sequence
 import cv2
 import numpy as np
 
+from core.errors import ConfigError
 from core.flow.computer import OpticalFlowComputer
 from core.training.motion_dataset import (MOTIONS, camera_matrix, check_motion_choice, random_scene, rendered_flow,
                                           shake_path, write_once)
@@ -298,7 +299,9 @@ class CurriculumSampler:
             seed=int(rng.integers(2 ** 31)))
 
     def clips(self, count: int, families: Sequence[str]) -> list[CurriculumClip]:
-        """`count` clips, families in turn."""
+        """`count` clips, `families` (of FAMILIES; one named twice gets twice the clips) in turn."""
+        if not families or set(families) - set(FAMILIES):
+            raise ConfigError(f"training families {list(families)}: name one or more of {FAMILIES}")
         return [self.clip(families[i % len(families)]) for i in range(count)]
 
 

@@ -30,7 +30,8 @@ from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import EpochProgress, cache_activations, counted, train_motion_heads
-from core.training.curriculum import OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, curriculum_clip_flow
+from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, CurriculumClip, CurriculumSampler,
+                                     curriculum_clip_flow)
 from core.training.flow_layout import camera_relative, flow_layout
 from core.training.motion_adapted import adabn_on_clips
 from core.training.motion_dataset import MOTIONS
@@ -40,7 +41,6 @@ from core.training.photographs import photograph_paths
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
 from core.weights.packed import save_packed_weights
 
-FAMILIES = ("camera", "object", "composed")
 HELD_OUT_PAIRS = {pan: TRANSLATIONS for pan in PANS}
 ADABN_CLIPS = 64
 OBJECT_TARGETS = {"present": "object_labels", "area_share": "object_shares"}
@@ -82,8 +82,6 @@ def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
     unknown = set(recipe.held_out_objects) - set(OBJECT_MOTIONS)
     if unknown:
         raise ConfigError(f"unknown object motion(s) {sorted(unknown)} to hold out; choose from {OBJECT_MOTIONS}")
-    if not recipe.families or set(recipe.families) - set(FAMILIES):
-        raise ConfigError(f"training families {list(recipe.families)}: name one or more of {FAMILIES}")
     sampler = CurriculumSampler(photograph_paths("train"), recipe.seed, composed_exclusions=HELD_OUT_PAIRS,
                                 object_motions=[m for m in OBJECT_MOTIONS if m not in recipe.held_out_objects],
                                 single_object_share=recipe.single_object_share, max_objects=recipe.max_objects,
