@@ -168,6 +168,7 @@ def test_train_default_options_reach_the_recipe():
                   "--layout_grid", "4", "--flow_methods", "dis", "farneback") == CurriculumRecipe(
         families=("camera", "object", "composed", "composed"), layout_camera_relative=False, layout_grid=4,
         flow_methods=("dis", "farneback"))
+    assert recipe("--boundary", "Mixed_4e", "--epochs", "9") == CurriculumRecipe(boundary="Mixed_4e", epochs=9)
     assert recipe("--held_out_objects", "turn_cw", "--output", "x.npz").held_out_objects == ("turn_cw",)
     with pytest.raises(DFEError, match="give --output"):
         recipe("--held_out_objects", "turn_cw")
@@ -241,3 +242,12 @@ def test_an_object_motion_dataset_is_written_as_class_folders_of_videos(tmp_path
     assert objects["motions"] == ["left", "right"]
     assert workspace.dataset_dir(objects) != workspace.dataset_dir(motions_dataset(["pan_left", "pan_right"], 2, 17))
     assert workspace.dataset_dir(objects).name.startswith("objects-2x2-f17-")
+
+
+def test_an_unknown_boundary_fails_before_any_clip_is_made(tmp_path):
+    from core.model.endpoints import EndpointError
+    from core.training.motion_curriculum import CurriculumRecipe, make_motion_curriculum
+
+    with pytest.raises(EndpointError, match="unknown endpoint 'Mixed_9z'"):
+        make_motion_curriculum(CurriculumRecipe(boundary="Mixed_9z"), tmp_path / "weights.npz")
+    assert not any(tmp_path.iterdir())

@@ -48,6 +48,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layout_camera_relative", action=argparse.BooleanOptionalAction, default=None,
                         help="train-default: take each frame's median flow (the camera's) out before the layout "
                              "(default: the recipe's, yes)")
+    parser.add_argument("--boundary", default=None, metavar="ENDPOINT",
+                        help="train-default: train the I3D blocks after this endpoint (default: the recipe's, "
+                             "MaxPool3d_5a_2x2: Mixed_5b and Mixed_5c; e.g. Mixed_4e adds Mixed_4f)")
+    parser.add_argument("--epochs", type=int, default=None, help="train-default: training epochs (default: the recipe's)")
     parser.add_argument("--output", default=None,
                         help="train-default: write the weights here instead of the shipped file")
     parser.set_defaults(run=run)
@@ -98,7 +102,8 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
     if args.held_out_objects and not args.output:
         raise DFEError("--held_out_objects makes weights for a measurement, not the shipped default: give --output")
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
-                                                  "layout_weight", "layout_camera_relative")}
+                                                  "layout_weight", "layout_camera_relative",
+                                                  "boundary", "epochs")}
     return replace(CurriculumRecipe(held_out_objects=tuple(args.held_out_objects)),
                    **{key: tuple(value) if isinstance(value, list) else value
                       for key, value in given.items() if value is not None})

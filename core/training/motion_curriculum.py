@@ -29,6 +29,7 @@ from core.common.progress import ProgressCallback, no_progress
 from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
+from core.model.endpoints import resolve_endpoint
 from core.training.adaptation import EpochProgress, cache_activations, counted, train_motion_heads
 from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow)
@@ -154,6 +155,7 @@ def layout_target(clip: np.ndarray, recipe: CurriculumRecipe) -> np.ndarray:
 def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target: Path = MOTION_CURRICULUM_PATH,
                            progress: ProgressCallback = no_progress) -> Path:
     """Train the default (see module docstring), measure it on the held-out families and save both."""
+    resolve_endpoint(recipe.boundary)  # an unknown boundary fails now, not after the clips' flow
     computers = flow_computers(recipe.flow_methods)
     clips = training_clips(recipe)
     model = build_flow_i3d(recipe.init)
