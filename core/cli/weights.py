@@ -51,7 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--boundary", default=None, metavar="ENDPOINT",
                         help="train-default: train the I3D blocks after this endpoint (default: the recipe's, "
                              "MaxPool3d_5a_2x2: Mixed_5b and Mixed_5c; e.g. Mixed_4e adds Mixed_4f)")
-    parser.add_argument("--epochs", type=int, default=None, help="train-default: training epochs (default: the recipe's)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="train-default: training epochs (default: the recipe's)")
     parser.add_argument("--output", default=None,
                         help="train-default: write the weights here instead of the shipped file")
     parser.set_defaults(run=run)
