@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import time
-from typing import Callable
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import ROOT, wait_for
 from core.app.jobs import JobStore
 from core.app.workspace import Workspace
 
@@ -24,15 +22,6 @@ def workspace_dir(tmp_path, monkeypatch):
     yield tmp_path
     for worker in multiprocessing.active_children():  # this test's job worker, with its TensorFlow
         worker.terminate()
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll `condition` until it holds; fail saying `what` was awaited if it does not within `seconds`."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"still waiting after {seconds} s for {what}")
-        time.sleep(0.2)
 
 
 def wait_for_jobs(workspace_dir, count: int, seconds: float = 180) -> None:

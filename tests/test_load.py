@@ -6,10 +6,8 @@ and no job may fail. The two-minute run with its memory figures is the benchmark
 
 from __future__ import annotations
 
-import time
-
 from benchmarks.load_sessions import Server, load_test
-from conftest import free_port
+from conftest import free_port, wait_for
 from core.app.jobs import JobStore
 
 
@@ -17,20 +15,13 @@ def test_twenty_sessions_browse_and_submit_jobs_without_an_error(tmp_path, regis
     server = Server(tmp_path / "workspace", registry_dir, free_port(), tmp_path / "server.log")
     try:
         figures = load_test(server.url, server.pid, sessions=20, seconds=12)
-        a_flow_job_done = wait_for_a_done_flow_job(JobStore(tmp_path / "workspace" / "jobs"))
+        store = JobStore(tmp_path / "workspace" / "jobs")
+        wait_for(lambda: any(job.kind == "flow" and job.status == "done" for job in store.list()), 300,
+                 "a finished flow job")
     finally:
         server.stop()
     assert figures["errors"] == [] and figures["sessions_done"] == 20
-    jobs = JobStore(tmp_path / "workspace" / "jobs").list()
-    assert figures["jobs_submitted"] > 0 and a_flow_job_done
+    jobs = store.list()
+    assert figures["jobs_submitted"] > 0
     assert [(job.kind, job.message) for job in jobs if job.status == "failed"] == []
 
-
-def wait_for_a_done_flow_job(store: JobStore, seconds: float = 300) -> bool:
-    """Whether a flow job in `store` is done within `seconds` (polled)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if any(job.kind == "flow" and job.status == "done" for job in store.list()):
-            return True
-        time.sleep(0.5)
-    return False
