@@ -18,7 +18,9 @@ from benchmarks.common import argument_parser, print_table, write_json
 from core.common.process import configure_process
 from core.model.i3d import endpoint_model
 from core.training.adaptation import train_motion_heads
+from core.training.curriculum import OBJECT_MOTIONS
 from core.training.motion_curriculum import CurriculumRecipe
+from core.training.motion_dataset import MOTIONS
 from core.weights.flow_stream import build_flow_i3d
 
 BOUNDARIES = ("MaxPool3d_5a_2x2", "Mixed_4e", "Mixed_4d", "MaxPool3d_4a_3x3")
@@ -49,8 +51,8 @@ def main() -> None:
     model = build_flow_i3d("random")
     rng = np.random.default_rng(0)
     one_clip = np.zeros((1, 16, 224, 224, 2), np.float32)
-    camera = np.arange(args.clips) % 10
-    objects = (rng.random((args.clips, 8)) < 0.3).astype(np.float32)
+    camera = np.arange(args.clips) % len(MOTIONS)
+    objects = (rng.random((args.clips, len(OBJECT_MOTIONS))) < 0.3).astype(np.float32)
     rows, results = [], {}
     for boundary in args.boundaries:
         shape = tuple(endpoint_model(model, boundary)(one_clip).shape[1:])
