@@ -168,7 +168,8 @@ def test_train_default_options_reach_the_recipe():
                   "--layout_grid", "4", "--flow_methods", "dis", "farneback") == CurriculumRecipe(
         families=("camera", "object", "composed", "composed"), layout_camera_relative=False, layout_grid=4,
         flow_methods=("dis", "farneback"))
-    assert recipe("--boundary", "Mixed_4e", "--epochs", "9") == CurriculumRecipe(boundary="Mixed_4e", epochs=9)
+    assert recipe("--boundary", "Mixed_4e", "--epochs", "9", "--clips", "80") == CurriculumRecipe(
+        boundary="Mixed_4e", epochs=9, clips=80)
     assert recipe("--held_out_objects", "turn_cw", "--output", "x.npz").held_out_objects == ("turn_cw",)
     with pytest.raises(DFEError, match="give --output"):
         recipe("--held_out_objects", "turn_cw")
@@ -203,10 +204,11 @@ def test_flow_methods_are_drawn_per_clip_across_every_family():
     assert clip_flow_methods(recipe, 600) == list(methods)
 
 
-def test_the_default_recipe_runs_its_first_steps(opencv_doc):
+def test_the_default_recipe_runs_its_first_steps(opencv_doc, tmp_path):
     """The recipe behind the shipped weights (`python -m core weights train-default`), on 6 clips and
     one epoch, with the optional layout head too: AdaBN, activations, three-headed training of the
     upper blocks only."""
+    from core.training.clip_pass_cache import ClipPassCache
     from core.training.motion_curriculum import CurriculumRecipe, train_on_curriculum, training_clips
     from core.weights.flow_stream import build_flow_i3d
 
@@ -216,7 +218,7 @@ def test_the_default_recipe_runs_its_first_steps(opencv_doc):
     upper = model.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
     steps = []
     computers = {"dis": OpticalFlowComputer("dis", workers=1)}
-    history = train_on_curriculum(model, training_clips(recipe), recipe, computers,
+    history = train_on_curriculum(model, training_clips(recipe), recipe, ClipPassCache(tmp_path, recipe), computers,
                                   progress=lambda done, total: steps.append((done, total)))
     assert set(history) >= {"camera_accuracy", "objects_accuracy", "layout_loss", "loss"} and len(history["loss"]) == 1
     np.testing.assert_array_equal(model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0], lower)

@@ -53,6 +53,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "MaxPool3d_5a_2x2: Mixed_5b and Mixed_5c; e.g. Mixed_4e adds Mixed_4f)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="train-default: training epochs (default: the recipe's)")
+    parser.add_argument("--clips", type=int, default=None,
+                        help="train-default: training clips (default: the recipe's, 2400)")
+    parser.add_argument("--cache_dir", default=None, metavar="DIR",
+                        help="train-default: keep the clip pass (flow, AdaBN, activations) here, so a killed "
+                             "or repeated run resumes (default: WEIGHTS_DIR/train-default-cache)")
     parser.add_argument("--output", default=None,
                         help="train-default: write the weights here instead of the shipped file")
     parser.set_defaults(run=run)
@@ -84,12 +89,16 @@ def prepare(args: argparse.Namespace) -> int:
 
 
 def train_default(args: argparse.Namespace) -> int:
-    from core.training.motion_curriculum import make_motion_curriculum
+    from core.training.clip_pass_cache import ClipPassCache
+    from core.training.motion_curriculum import CLIP_PASS_CACHE, make_motion_curriculum
     from core.weights.flow_stream import MOTION_CURRICULUM_PATH
 
     recipe = curriculum_recipe(args)
-    with TqdmProgress("motion curriculum clips", "clip") as progress:
-        path = make_motion_curriculum(recipe, Path(args.output) if args.output else MOTION_CURRICULUM_PATH, progress)
+    cache_root = Path(args.cache_dir) if args.cache_dir else CLIP_PASS_CACHE
+    print(f"clip pass kept in {ClipPassCache(cache_root, recipe).folder} (a run after this one resumes from it)")
+    with TqdmProgress("motion curriculum clips, then epochs", "step") as progress:
+        path = make_motion_curriculum(recipe, Path(args.output) if args.output else MOTION_CURRICULUM_PATH, progress,
+                                      cache_root)
     print(f"motion_curriculum weights written to {path}; measurements beside it ({path.with_suffix('.json')})")
     return 0
 
@@ -104,7 +113,7 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
         raise DFEError("--held_out_objects makes weights for a measurement, not the shipped default: give --output")
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
                                                   "layout_weight", "layout_camera_relative",
-                                                  "boundary", "epochs")}
+                                                  "boundary", "epochs", "clips")}
     return replace(CurriculumRecipe(held_out_objects=tuple(args.held_out_objects)),
                    **{key: tuple(value) if isinstance(value, list) else value
                       for key, value in given.items() if value is not None})

@@ -11,6 +11,10 @@ TRAIN photographs and textures, the families in turn. Held out, and measured by
 (the camera panning while an object translates): composed training clips pair pans only with
 objects that scale, turn, swing or deform.
 
+A run keeps its clip pass (flow, AdaBN, the boundary's activations) on disk, in chunks
+(`core.training.clip_pass_cache`): a killed run resumes at its first missing chunk, and a run that
+changes only the training (epochs, loss weights) trains at once.
+
 The result is shipped in the repository (`MOTION_CURRICULUM_PATH`, float16, with its measurements
 beside it), so set-up never waits for it; `python -m core weights train-default` makes it again.
 """
@@ -18,7 +22,7 @@ beside it), so set-up never waits for it; `python -m core weights train-default`
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from itertools import chain, islice
+from itertools import chain
 from typing import Iterable, Iterator
 from pathlib import Path
 
@@ -31,6 +35,7 @@ from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.model.endpoints import resolve_endpoint
 from core.training.adaptation import EpochProgress, cache_activations, counted, train_motion_heads
+from core.training.clip_pass_cache import ClipPassCache
 from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow)
 from core.training.flow_layout import camera_relative, flow_layout
@@ -40,10 +45,13 @@ from core.training.motion_families import (PANS, TRANSLATIONS, family_features, 
                                           preprocess_sets, scores_by_label)
 from core.training.photographs import photograph_paths
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
+from core.weights.kinetics import WEIGHTS_DIR
 from core.weights.packed import save_packed_weights
 
 HELD_OUT_PAIRS = {pan: TRANSLATIONS for pan in PANS}
 ADABN_CLIPS = 64
+CHUNK_CLIPS = 100  # clips per cached chunk of the clip pass: 33 MB at MaxPool3d_5a_2x2, 165 MB at Mixed_4e
+CLIP_PASS_CACHE = WEIGHTS_DIR / "train-default-cache"
 OBJECT_TARGETS = {"present": "object_labels", "area_share": "object_shares"}
 
 
@@ -104,37 +112,72 @@ def clip_flow_methods(recipe: CurriculumRecipe, count: int) -> list[str]:
     return [recipe.flow_methods[i] for i in rng.integers(len(recipe.flow_methods), size=count)]
 
 
-def training_flows(clips: list[CurriculumClip], recipe: CurriculumRecipe,
-                   computers: dict[str, OpticalFlowComputer]) -> Iterator[np.ndarray]:
-    """Each clip's flow `[16, 224, 224, 2] float32` pixels, by its method (`clip_flow_methods`);
-    `computers` holds one `OpticalFlowComputer` per method of the recipe."""
-    for clip, method in zip(clips, clip_flow_methods(recipe, len(clips))):
-        yield curriculum_clip_flow(clip, computers[method])
+def preprocessed_flows(clips: list[CurriculumClip], methods: list[str],
+                       computers: dict[str, OpticalFlowComputer]) -> Iterator[np.ndarray]:
+    """Each clip's I3D-preprocessed flow `[16, 224, 224, 2] float32` in [-1, 1], by its method
+    (`methods[i]` for `clips[i]`); `computers` holds one `OpticalFlowComputer` per method."""
+    for clip, method in zip(clips, methods):
+        yield preprocess_flow(curriculum_clip_flow(clip, computers[method]))
 
 
 def flow_computers(methods: Iterable[str]) -> dict[str, OpticalFlowComputer]:
     return {method: OpticalFlowComputer(method) for method in methods}
 
 
-def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe: CurriculumRecipe,
-                        computers: dict[str, OpticalFlowComputer] | None = None,
-                        progress: ProgressCallback = no_progress) -> dict[str, list[float]]:
-    """AdaBN on the first ADABN_CLIPS clips, the boundary's activations of every clip (streamed: the
-    clips never sit in memory together), then the heads' training; in place. `computers`: as
-    `training_flows` (None: `flow_computers` of the recipe). Progress counts clips, then epochs."""
-    total = len(clips) + recipe.epochs
-    computers = computers or flow_computers(recipe.flow_methods)
+def clip_pass(model: keras.Model, clips: list[CurriculumClip], recipe: CurriculumRecipe,
+              computers: dict[str, OpticalFlowComputer], cache: ClipPassCache,
+              progress: ProgressCallback = no_progress, total: int | None = None,
+              chunk_clips: int = CHUNK_CLIPS) -> dict[str, np.ndarray]:
+    """AdaBN on the first ADABN_CLIPS clips, then the boundary's `activations` `[N, ...]` of every
+    clip (and, if the recipe has a layout head, its `layouts` targets `[N, D]`), `chunk_clips` clips
+    at a time. What `cache` holds is loaded, not made again; what is made is saved there, so a
+    killed pass resumes at its first missing chunk. The clips never sit in memory together
+    (only the AdaBN clips, until their chunks are done). Progress counts clips, of `total`."""
+    total = total or len(clips)
+    methods = clip_flow_methods(recipe, len(clips))
+    first: list[np.ndarray] = []
+    if not cache.load_adabn(model):
+        first = list(preprocessed_flows(clips[:ADABN_CLIPS], methods, computers))
+        adabn_on_clips(model, np.stack(first), count=ADABN_CLIPS)
+        cache.save_adabn(model)
+    chunks = []
+    for start in range(0, len(clips), chunk_clips):
+        stop = min(start + chunk_clips, len(clips))
+        chunk = cache.load_chunk(start, stop)
+        if chunk is None:
+            made = start + len(first[start:stop])  # clips of the chunk whose flow AdaBN made
+            inputs = chain(first[start:stop], preprocessed_flows(clips[made:stop], methods[made:stop], computers))
+            chunk = boundary_chunk(model, counted(inputs, progress, total, done=start), recipe)
+            cache.save_chunk(start, stop, chunk)
+        else:
+            progress(stop, total)
+        chunks.append(chunk)
+        if stop >= len(first):
+            first = []
+    return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
+
+
+def boundary_chunk(model: keras.Model, clips: Iterable[np.ndarray],
+                   recipe: CurriculumRecipe) -> dict[str, np.ndarray]:
+    """The boundary's `activations` of preprocessed flow clips and, with a layout head, their `layouts`."""
     layouts = []
-    flows = (_noting_layout(preprocess_flow(flow), recipe, layouts)
-             for flow in training_flows(clips, recipe, computers))
-    first = list(islice(flows, ADABN_CLIPS))
-    adabn_on_clips(model, np.stack(first), count=ADABN_CLIPS)
-    activations = cache_activations(model, counted(chain(first, flows), progress, total), recipe.boundary)
-    return train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
+    noted = (_noting_layout(clip, recipe, layouts) for clip in clips)
+    activations = cache_activations(model, noted, recipe.boundary)
+    return {"activations": activations, **({"layouts": np.stack(layouts)} if layouts else {})}
+
+
+def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe: CurriculumRecipe,
+                        cache: ClipPassCache, computers: dict[str, OpticalFlowComputer] | None = None,
+                        progress: ProgressCallback = no_progress) -> dict[str, list[float]]:
+    """`clip_pass` (resumed from `cache`), then the heads' training; in place. `computers`: as
+    `preprocessed_flows` (None: `flow_computers` of the recipe). Progress counts clips, then epochs."""
+    total = len(clips) + recipe.epochs
+    passed = clip_pass(model, clips, recipe, computers or flow_computers(recipe.flow_methods), cache,
+                       progress, total)
+    return train_motion_heads(model, passed["activations"], np.array([c.camera_label for c in clips]),
                               object_targets(clips, recipe.object_targets), boundary=recipe.boundary,
                               epochs=recipe.epochs, seed=recipe.seed, object_weight=recipe.object_weight,
-                              layout_targets=np.stack(layouts) if layouts else None,
-                              layout_weight=recipe.layout_weight,
+                              layout_targets=passed.get("layouts"), layout_weight=recipe.layout_weight,
                               callbacks=[EpochProgress(progress, total, done=len(clips))])
 
 
@@ -153,13 +196,14 @@ def layout_target(clip: np.ndarray, recipe: CurriculumRecipe) -> np.ndarray:
 
 
 def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target: Path = MOTION_CURRICULUM_PATH,
-                           progress: ProgressCallback = no_progress) -> Path:
-    """Train the default (see module docstring), measure it on the held-out families and save both."""
+                           progress: ProgressCallback = no_progress, cache_root: Path = CLIP_PASS_CACHE) -> Path:
+    """Train the default (see module docstring), measure it on the held-out families and save both.
+    The clip pass is kept under `cache_root` (`ClipPassCache`): a run resumes what one before it left."""
     resolve_endpoint(recipe.boundary)  # an unknown boundary fails now, not after the clips' flow
     computers = flow_computers(recipe.flow_methods)
     clips = training_clips(recipe)
     model = build_flow_i3d(recipe.init)
-    history = train_on_curriculum(model, clips, recipe, computers, progress)
+    history = train_on_curriculum(model, clips, recipe, ClipPassCache(cache_root, recipe), computers, progress)
     sets = family_sets(photograph_paths("test"))
     features = family_features(model, preprocess_sets(sets, computers[recipe.flow_methods[0]]))
     return save_packed_weights(model, target, {

@@ -1,0 +1,82 @@
+"""train-default's clip pass kept on disk, so a killed or repeated run resumes instead of starting at clip 0.
+
+The clip pass (every training clip rendered, its flow computed, AdaBN, the boundary's activations)
+is most of train-default's time, and it depends on fewer of the recipe's fields than training does:
+not on the epochs or the loss weights, and only its last step on the boundary. What it makes is kept
+under `<root>/<pass key>/`, the key hashing `pass_fields(recipe)`:
+
+- `recipe.json`: the fields the key hashes, for a person reading the folder;
+- `adabn.weights.h5`: the model after AdaBN (float32, as computed);
+- `<boundary>/clips-<first>-<stop>.npz`: for training clips [first, stop), `activations`
+  `[C, ...] float32` (the boundary's output) and, for a recipe with a layout head, `layouts`
+  `[C, D] float32` (its targets).
+
+Every file is written atomically: a killed run leaves whole files or none. The key does not cover
+the code: after a change to how clips are rendered or their flow computed, delete the folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import keras
+import numpy as np
+
+from core.common.atomic import atomic_path, write_json_atomic
+
+if TYPE_CHECKING:
+    from core.training.motion_curriculum import CurriculumRecipe
+
+TRAINING_FIELDS = ("boundary", "epochs", "object_weight", "object_targets", "layout_weight")
+
+
+def pass_fields(recipe: CurriculumRecipe) -> dict:
+    """The recipe's fields the clip pass depends on (all but TRAINING_FIELDS), as JSON values."""
+    return {key: value for key, value in json.loads(json.dumps(asdict(recipe))).items()
+            if key not in TRAINING_FIELDS}
+
+
+class ClipPassCache:
+    """The clip pass of one recipe under `root` (see module docstring)."""
+
+    def __init__(self, root: str | Path, recipe: CurriculumRecipe):
+        fields = pass_fields(recipe)
+        key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+        self.folder = Path(root) / key
+        self.boundary = recipe.boundary
+        self._fields = fields
+
+    @property
+    def adabn_path(self) -> Path:
+        return self.folder / "adabn.weights.h5"
+
+    def chunk_path(self, start: int, stop: int) -> Path:
+        return self.folder / self.boundary / f"clips-{start:05d}-{stop:05d}.npz"
+
+    def load_adabn(self, model: keras.Model) -> bool:
+        """Set `model`'s weights to the cached AdaBN'd ones; False (model untouched) if there are none."""
+        if not self.adabn_path.exists():
+            return False
+        model.load_weights(self.adabn_path)
+        return True
+
+    def save_adabn(self, model: keras.Model) -> None:
+        write_json_atomic(self.folder / "recipe.json", self._fields)
+        with atomic_path(self.adabn_path) as tmp:
+            model.save_weights(tmp)
+
+    def load_chunk(self, start: int, stop: int) -> dict[str, np.ndarray] | None:
+        """Clips [start, stop)'s arrays, or None if not cached."""
+        path = self.chunk_path(start, stop)
+        if not path.exists():
+            return None
+        with np.load(path) as arrays:
+            return {name: arrays[name] for name in arrays.files}
+
+    def save_chunk(self, start: int, stop: int, arrays: dict[str, np.ndarray]) -> None:
+        with atomic_path(self.chunk_path(start, stop)) as tmp:
+            np.savez(tmp, **arrays)
