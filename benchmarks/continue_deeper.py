@@ -1,0 +1,91 @@
+"""Does training more of the network pay, given the default? From the shipped default, train the
+blocks after `--boundary` for `--epochs` more epochs (fresh heads, the default recipe's losses) on the
+default recipe's clips, and write the weights, to be scored beside the default by
+`benchmarks.motion_families --weights motion_curriculum --packed deeper=PATH --packed control=PATH`.
+
+The clips' Mixed_4e activations come from train-default's clip pass on disk (`ClipPassCache`): run
+`python -m core weights train-default --boundary Mixed_4e --cache_dir DIR` until its clips are done
+(about 50 min on 2 cores; stop it once it trains). A later boundary's activations are made from them by
+the default's frozen blocks in between, so a control that trains only Mixed_5b/5c sees the same clips.
+
+    .venv/bin/python -m benchmarks.continue_deeper --cache_dir DIR --boundary Mixed_4e --epochs 4 --output x.npz
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from benchmarks.common import argument_parser
+from core.common.process import configure_process
+from core.model.i3d import build_i3d
+from core.training.adaptation import train_motion_heads
+from core.training.clip_pass_cache import ClipPassCache
+from core.training.motion_curriculum import CHUNK_CLIPS, CurriculumRecipe, object_targets, training_clips
+from core.weights.flow_stream import build_flow_i3d
+from core.weights.packed import save_packed_weights
+
+CACHED_BOUNDARY = "Mixed_4e"
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Prints each epoch's seconds and training metrics."""
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        metrics = ", ".join(f"{key} {value:.3f}" for key, value in sorted((logs or {}).items()))
+        print(f"epoch {epoch + 1}: {time.perf_counter() - self._start:.0f} s; {metrics}", flush=True)
+
+
+def cached_activations(cache_dir: Path, recipe: CurriculumRecipe) -> np.ndarray:
+    """The recipe's clips' CACHED_BOUNDARY activations `[N, 4, 14, 14, 528] float32`, every chunk present."""
+    cache = ClipPassCache(cache_dir, recipe)
+    chunks = [cache.load_chunk(start, min(start + CHUNK_CLIPS, recipe.clips))
+              for start in range(0, recipe.clips, CHUNK_CLIPS)]
+    missing = sum(chunk is None for chunk in chunks)
+    if missing:
+        raise SystemExit(f"{missing} of {len(chunks)} chunks of clips are not in {cache.folder}: run train-default "
+                         f"--boundary {CACHED_BOUNDARY} --cache_dir {cache_dir} until its clips are done")
+    return np.concatenate([chunk["activations"] for chunk in chunks])
+
+
+def frozen_between(model: keras.Model, activations: np.ndarray, boundary: str, batch_size: int = 16) -> np.ndarray:
+    """`boundary`'s activations made from CACHED_BOUNDARY's by `model`'s blocks in between."""
+    if boundary == CACHED_BOUNDARY:
+        return activations
+    between = build_i3d(channels=2, final_endpoint=boundary, start_after=CACHED_BOUNDARY)
+    for layer in between.layers:
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    return np.concatenate([np.asarray(between(activations[i:i + batch_size], training=False))
+                           for i in range(0, len(activations), batch_size)])
+
+
+def main() -> None:
+    parser = argument_parser(__doc__)
+    parser.add_argument("--cache_dir", type=Path, required=True, help="train-default's --cache_dir")
+    parser.add_argument("--boundary", default=CACHED_BOUNDARY, help="train the blocks after this endpoint "
+                        f"(at or after {CACHED_BOUNDARY})")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--output", type=Path, required=True, help="the weights (packed .npz)")
+    args = parser.parse_args()
+    configure_process()
+    recipe = CurriculumRecipe(boundary=CACHED_BOUNDARY)
+    model = build_flow_i3d("motion_curriculum")
+    activations = frozen_between(model, cached_activations(args.cache_dir, recipe), args.boundary)
+    clips = training_clips(recipe)
+    train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
+                       object_targets(clips, recipe.object_targets), boundary=args.boundary, epochs=args.epochs,
+                       seed=recipe.seed, object_weight=recipe.object_weight, callbacks=[EpochLog()])
+    save_packed_weights(model, args.output, {"made_by": "benchmarks.continue_deeper", "start": "motion_curriculum",
+                                             "boundary": args.boundary, "epochs": args.epochs})
+    print(f"weights written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
