@@ -21,10 +21,9 @@ import numpy as np
 
 from benchmarks.common import argument_parser
 from core.common.process import configure_process
-from core.model.i3d import build_i3d
-from core.training.adaptation import train_motion_heads
+from core.training.adaptation import stages_between, train_motion_heads
 from core.training.clip_pass_cache import ClipPassCache
-from core.training.motion_curriculum import CHUNK_CLIPS, CurriculumRecipe, object_targets, training_clips
+from core.training.motion_curriculum import CurriculumRecipe, chunk_spans, object_targets, training_clips
 from core.weights.flow_stream import build_flow_i3d
 from core.weights.packed import save_packed_weights
 
@@ -45,8 +44,7 @@ class EpochLog(keras.callbacks.Callback):
 def cached_activations(cache_dir: Path, recipe: CurriculumRecipe) -> np.ndarray:
     """The recipe's clips' CACHED_BOUNDARY activations `[N, 4, 14, 14, 528] float32`, every chunk present."""
     cache = ClipPassCache(cache_dir, recipe)
-    chunks = [cache.load_chunk(start, min(start + CHUNK_CLIPS, recipe.clips))
-              for start in range(0, recipe.clips, CHUNK_CLIPS)]
+    chunks = [cache.load_chunk(start, stop) for start, stop in chunk_spans(recipe.clips)]
     missing = sum(chunk is None for chunk in chunks)
     if missing:
         raise SystemExit(f"{missing} of {len(chunks)} chunks of clips are not in {cache.folder}: run train-default "
@@ -58,10 +56,7 @@ def frozen_between(model: keras.Model, activations: np.ndarray, boundary: str, b
     """`boundary`'s activations made from CACHED_BOUNDARY's by `model`'s blocks in between."""
     if boundary == CACHED_BOUNDARY:
         return activations
-    between = build_i3d(channels=2, final_endpoint=boundary, start_after=CACHED_BOUNDARY)
-    for layer in between.layers:
-        if layer.weights:
-            layer.set_weights(model.get_layer(layer.name).get_weights())
+    between = stages_between(model, CACHED_BOUNDARY, boundary)
     return np.concatenate([np.asarray(between(activations[i:i + batch_size], training=False))
                            for i in range(0, len(activations), batch_size)])
 

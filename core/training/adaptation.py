@@ -103,13 +103,19 @@ def shuffled_batches(inputs: np.ndarray, labels: np.ndarray | dict[str, np.ndarr
     return dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
 
 
-def _upper_blocks(model: keras.Model, boundary: str) -> keras.Model:
-    """A copy of `model`'s stages after `boundary` up to Features, with `model`'s weights."""
-    upper = build_i3d(channels=int(model.input.shape[-1]), final_endpoint="Features", start_after=boundary)
-    for layer in upper.layers:
+def stages_between(model: keras.Model, start_after: str, final_endpoint: str) -> keras.Model:
+    """A copy of `model`'s stages after `start_after` up to `final_endpoint`, with `model`'s weights:
+    it maps `start_after`'s output to `final_endpoint`'s."""
+    stages = build_i3d(channels=int(model.input.shape[-1]), final_endpoint=final_endpoint, start_after=start_after)
+    for layer in stages.layers:
         if layer.weights:
             layer.set_weights(model.get_layer(layer.name).get_weights())
-    return upper
+    return stages
+
+
+def _upper_blocks(model: keras.Model, boundary: str) -> keras.Model:
+    """A copy of `model`'s stages after `boundary` up to Features, with `model`'s weights."""
+    return stages_between(model, boundary, "Features")
 
 
 def _copy_back(upper: keras.Model, model: keras.Model) -> None:

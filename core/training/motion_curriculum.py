@@ -141,8 +141,7 @@ def clip_pass(model: keras.Model, clips: list[CurriculumClip], recipe: Curriculu
         adabn_on_clips(model, np.stack(first), count=ADABN_CLIPS)
         cache.save_adabn(model)
     chunks = []
-    for start in range(0, len(clips), chunk_clips):
-        stop = min(start + chunk_clips, len(clips))
+    for start, stop in chunk_spans(len(clips), chunk_clips):
         chunk = cache.load_chunk(start, stop)
         if chunk is None:
             made = start + len(first[start:stop])  # clips of the chunk whose flow AdaBN made
@@ -155,6 +154,11 @@ def clip_pass(model: keras.Model, clips: list[CurriculumClip], recipe: Curriculu
         if stop >= len(first):
             first = []
     return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
+
+
+def chunk_spans(count: int, chunk_clips: int = CHUNK_CLIPS) -> list[tuple[int, int]]:
+    """The [start, stop) clip spans of `clip_pass`'s chunks for `count` clips."""
+    return [(start, min(start + chunk_clips, count)) for start in range(0, count, chunk_clips)]
 
 
 def boundary_chunk(model: keras.Model, clips: Iterable[np.ndarray],
