@@ -21,7 +21,7 @@ import numpy as np
 
 from benchmarks.common import argument_parser
 from core.common.process import configure_process
-from core.training.adaptation import stages_between, train_motion_heads
+from core.training.adaptation import activations_between, train_motion_heads
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.motion_curriculum import CurriculumRecipe, chunk_spans, object_targets, training_clips
 from core.weights.flow_stream import build_flow_i3d
@@ -52,15 +52,6 @@ def cached_activations(cache_dir: Path, recipe: CurriculumRecipe) -> np.ndarray:
     return np.concatenate([chunk["activations"] for chunk in chunks])
 
 
-def frozen_between(model: keras.Model, activations: np.ndarray, boundary: str, batch_size: int = 16) -> np.ndarray:
-    """`boundary`'s activations made from CACHED_BOUNDARY's by `model`'s blocks in between."""
-    if boundary == CACHED_BOUNDARY:
-        return activations
-    between = stages_between(model, CACHED_BOUNDARY, boundary)
-    return np.concatenate([np.asarray(between(activations[i:i + batch_size], training=False))
-                           for i in range(0, len(activations), batch_size)])
-
-
 def main() -> None:
     parser = argument_parser(__doc__)
     parser.add_argument("--cache_dir", type=Path, required=True, help="train-default's --cache_dir")
@@ -72,7 +63,8 @@ def main() -> None:
     configure_process()
     recipe = CurriculumRecipe(boundary=CACHED_BOUNDARY)
     model = build_flow_i3d("motion_curriculum")
-    activations = frozen_between(model, cached_activations(args.cache_dir, recipe), args.boundary)
+    activations = activations_between(model, cached_activations(args.cache_dir, recipe), CACHED_BOUNDARY,
+                                      args.boundary)
     clips = training_clips(recipe)
     train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
                        object_targets(clips, recipe.object_targets), boundary=args.boundary, epochs=args.epochs,

@@ -71,7 +71,7 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path):
     recipe = CurriculumRecipe()
     folder = ClipPassCache(tmp_path, recipe).folder
     for training_only in (dict(epochs=3), dict(object_weight=1.0), dict(object_targets="area_share"),
-                          dict(layout_weight=2.0)):
+                          dict(layout_weight=2.0), dict(deeper_boundary="Mixed_4e", deeper_epochs=4)):
         assert ClipPassCache(tmp_path, replace(recipe, **training_only)).folder == folder, training_only
     for pass_field in (dict(clips=100), dict(seed=1), dict(flow_methods=("dis", "farneback")), dict(init="random"),
                        dict(held_out_objects=("turn_cw",)), dict(layout_grid=4)):
@@ -79,3 +79,5 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path):
     deeper = ClipPassCache(tmp_path, replace(recipe, boundary="Mixed_4e"))
     assert deeper.adabn_path == ClipPassCache(tmp_path, recipe).adabn_path  # AdaBN does not depend on it
     assert deeper.chunk_path(0, 100) != ClipPassCache(tmp_path, recipe).chunk_path(0, 100)
+    two_stages = ClipPassCache(tmp_path, replace(recipe, deeper_boundary="Mixed_4e", deeper_epochs=4))
+    assert two_stages.chunk_path(0, 100) == deeper.chunk_path(0, 100)  # the pass keeps the earliest boundary

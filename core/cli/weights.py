@@ -53,6 +53,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "MaxPool3d_5a_2x2: Mixed_5b and Mixed_5c; e.g. Mixed_4e adds Mixed_4f)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="train-default: training epochs (default: the recipe's)")
+    parser.add_argument("--deeper_boundary", default=None, metavar="ENDPOINT",
+                        help="train-default: then train deeper, the blocks after this earlier endpoint, from the "
+                             "first stage's result with fresh heads (default: the recipe's; '' for one stage)")
+    parser.add_argument("--deeper_epochs", type=int, default=None,
+                        help="train-default: the deeper stage's epochs (default: the recipe's)")
     parser.add_argument("--clips", type=int, default=None,
                         help="train-default: training clips (default: the recipe's, 2400)")
     parser.add_argument("--cache_dir", default=None, metavar="DIR",
@@ -113,7 +118,8 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
         raise DFEError("--held_out_objects makes weights for a measurement, not the shipped default: give --output")
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
                                                   "layout_weight", "layout_camera_relative",
-                                                  "boundary", "epochs", "clips")}
+                                                  "boundary", "epochs", "deeper_boundary", "deeper_epochs",
+                                                  "clips")}
     return replace(CurriculumRecipe(held_out_objects=tuple(args.held_out_objects)),
                    **{key: tuple(value) if isinstance(value, list) else value
                       for key, value in given.items() if value is not None})

@@ -113,6 +113,17 @@ def stages_between(model: keras.Model, start_after: str, final_endpoint: str) ->
     return stages
 
 
+def activations_between(model: keras.Model, activations: np.ndarray, start_after: str, final_endpoint: str,
+                        batch_size: int = 16) -> np.ndarray:
+    """`final_endpoint`'s outputs made from `start_after`'s `activations` `[N, ...]` by `model`'s stages
+    in between (the same array if the two are one endpoint)."""
+    if start_after == final_endpoint:
+        return activations
+    between = stages_between(model, start_after, final_endpoint)
+    return np.concatenate([np.asarray(between(activations[i:i + batch_size], training=False))
+                           for i in range(0, len(activations), batch_size)])
+
+
 def _upper_blocks(model: keras.Model, boundary: str) -> keras.Model:
     """A copy of `model`'s stages after `boundary` up to Features, with `model`'s weights."""
     return stages_between(model, boundary, "Features")

@@ -2,7 +2,8 @@
 
 The clip pass (every training clip rendered, its flow computed, AdaBN, the boundary's activations)
 is most of train-default's time, and it depends on fewer of the recipe's fields than training does:
-not on the epochs or the loss weights, and only its last step on the boundary. What it makes is kept
+not on the epochs or the loss weights, and only its last step on the boundary (the earliest one a
+training stage starts after, `CurriculumRecipe.pass_boundary`). What it makes is kept
 under `<root>/<pass key>/`, the key hashing `pass_fields(recipe)`:
 
 - `recipe.json`: the fields the key hashes, for a person reading the folder;
@@ -31,7 +32,8 @@ from core.common.atomic import atomic_path, write_json_atomic
 if TYPE_CHECKING:
     from core.training.motion_curriculum import CurriculumRecipe
 
-TRAINING_FIELDS = ("boundary", "epochs", "object_weight", "object_targets", "layout_weight")
+TRAINING_FIELDS = ("boundary", "epochs", "object_weight", "object_targets", "layout_weight", "deeper_boundary",
+                   "deeper_epochs")
 
 
 def pass_fields(recipe: CurriculumRecipe) -> dict:
@@ -47,7 +49,7 @@ class ClipPassCache:
         fields = pass_fields(recipe)
         key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
         self.folder = Path(root) / key
-        self.boundary = recipe.boundary
+        self.boundary = recipe.pass_boundary
         self._fields = fields
 
     @property

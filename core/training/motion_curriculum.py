@@ -3,7 +3,8 @@
 Recipe (`CurriculumRecipe`): an initialisation (`core.weights.flow_stream`), BatchNorm statistics
 re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` trained with two
 heads on Features (`train_motion_heads`): the camera's motion (softmax) and which object motions the
-clip shows (multi-hot); a recipe may add a third, where and which way the flow goes
+clip shows (multi-hot); a recipe may then train deeper, the blocks after an earlier
+`deeper_boundary`, with fresh heads, starting from the first stage's result; it may add a third head, where and which way the flow goes
 (`core.training.flow_layout`), and draw more of one family. Each clip's flow comes from one of the
 recipe's flow methods, drawn per clip. Training clips come from `core.training.curriculum` on the
 TRAIN photographs and textures, the families in turn. Held out, and measured by
@@ -33,8 +34,9 @@ from core.common.progress import ProgressCallback, no_progress
 from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
-from core.model.endpoints import resolve_endpoint
-from core.training.adaptation import EpochProgress, cache_activations, counted, train_motion_heads
+from core.model.endpoints import ENDPOINT_ORDER, resolve_endpoint
+from core.training.adaptation import (EpochProgress, activations_between, cache_activations, counted,
+                                      train_motion_heads)
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow)
@@ -63,7 +65,9 @@ class CurriculumRecipe:
     `object_weight` against `object_targets` ("present": multi-hot `CurriculumClip.object_labels`,
     "area_share": `CurriculumClip.object_shares`) and, if `layout_grid`, a layout head (see
     `core.training.flow_layout`; on `camera_relative` flow if `layout_camera_relative`) weighted
-    `layout_weight`. Objects are drawn as `CurriculumSampler` says of the fields of the same names."""
+    `layout_weight`. With a `deeper_boundary` (an endpoint before `boundary`), a second stage then
+    trains the blocks after it for `deeper_epochs`, with fresh heads and the same losses. Objects are
+    drawn as `CurriculumSampler` says of the fields of the same names."""
 
     clips: int = 2400
     seed: int = 11
@@ -83,6 +87,28 @@ class CurriculumRecipe:
     layout_periods: int = 1
     layout_weight: float = 1.0
     layout_camera_relative: bool = True
+    deeper_boundary: str = ""  # "": one stage; else the second stage trains the blocks after this endpoint
+    deeper_epochs: int = 0
+
+    @property
+    def pass_boundary(self) -> str:
+        """The endpoint whose activations the clip pass keeps: the earliest one a stage trains after."""
+        return self.deeper_boundary or self.boundary
+
+    @property
+    def stages(self) -> list[tuple[str, int]]:
+        """(boundary, epochs) of each training stage, in order."""
+        return [(self.boundary, self.epochs)] + ([(self.deeper_boundary, self.deeper_epochs)]
+                                                 if self.deeper_boundary else [])
+
+    def check_boundaries(self) -> None:
+        """Raise `EndpointError` for an unknown boundary, `ConfigError` for a deeper one not before `boundary`."""
+        boundary = resolve_endpoint(self.boundary)
+        if self.deeper_boundary and ENDPOINT_ORDER.index(resolve_endpoint(self.deeper_boundary)) >= \
+                ENDPOINT_ORDER.index(boundary):
+            raise ConfigError(f"deeper_boundary {self.deeper_boundary!r} must come before boundary {self.boundary!r}")
+        if bool(self.deeper_boundary) != (self.deeper_epochs > 0):
+            raise ConfigError("a second stage needs both deeper_boundary and deeper_epochs > 0")
 
 
 def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
@@ -163,26 +189,38 @@ def chunk_spans(count: int, chunk_clips: int = CHUNK_CLIPS) -> list[tuple[int, i
 
 def boundary_chunk(model: keras.Model, clips: Iterable[np.ndarray],
                    recipe: CurriculumRecipe) -> dict[str, np.ndarray]:
-    """The boundary's `activations` of preprocessed flow clips and, with a layout head, their `layouts`."""
+    """The pass boundary's `activations` of preprocessed flow clips and, with a layout head, their `layouts`."""
     layouts = []
     noted = (_noting_layout(clip, recipe, layouts) for clip in clips)
-    activations = cache_activations(model, noted, recipe.boundary)
+    activations = cache_activations(model, noted, recipe.pass_boundary)
     return {"activations": activations, **({"layouts": np.stack(layouts)} if layouts else {})}
 
 
 def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe: CurriculumRecipe,
                         cache: ClipPassCache, computers: dict[str, OpticalFlowComputer] | None = None,
                         progress: ProgressCallback = no_progress) -> dict[str, list[float]]:
-    """`clip_pass` (resumed from `cache`), then the heads' training; in place. `computers`: as
-    `preprocessed_flows` (None: `flow_computers` of the recipe). Progress counts clips, then epochs."""
-    total = len(clips) + recipe.epochs
+    """`clip_pass` (resumed from `cache`), then each of the recipe's training stages; in place.
+    `computers`: as `preprocessed_flows` (None: `flow_computers` of the recipe). Progress counts
+    clips, then epochs. Returns the stages' histories, epoch after epoch."""
+    total = len(clips) + sum(epochs for _, epochs in recipe.stages)
     passed = clip_pass(model, clips, recipe, computers or flow_computers(recipe.flow_methods), cache,
                        progress, total)
-    return train_motion_heads(model, passed["activations"], np.array([c.camera_label for c in clips]),
-                              object_targets(clips, recipe.object_targets), boundary=recipe.boundary,
-                              epochs=recipe.epochs, seed=recipe.seed, object_weight=recipe.object_weight,
-                              layout_targets=passed.get("layouts"), layout_weight=recipe.layout_weight,
-                              callbacks=[EpochProgress(progress, total, done=len(clips))])
+    # The blocks between two stages' boundaries are frozen in the first, so its activations are made
+    # from the pass's by the model as it is now.
+    inputs = {boundary: activations_between(model, passed["activations"], recipe.pass_boundary, boundary)
+              for boundary, _ in recipe.stages}
+    history: dict[str, list[float]] = {}
+    done = len(clips)
+    for boundary, epochs in recipe.stages:
+        stage = train_motion_heads(model, inputs[boundary], np.array([c.camera_label for c in clips]),
+                                   object_targets(clips, recipe.object_targets), boundary=boundary, epochs=epochs,
+                                   seed=recipe.seed, object_weight=recipe.object_weight,
+                                   layout_targets=passed.get("layouts"), layout_weight=recipe.layout_weight,
+                                   callbacks=[EpochProgress(progress, total, done=done)])
+        for key, values in stage.items():
+            history.setdefault(key, []).extend(values)
+        done += epochs
+    return history
 
 
 def _noting_layout(clip: np.ndarray, recipe: CurriculumRecipe, layouts: list[np.ndarray]) -> np.ndarray:
@@ -203,7 +241,7 @@ def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target
                            progress: ProgressCallback = no_progress, cache_root: Path = CLIP_PASS_CACHE) -> Path:
     """Train the default (see module docstring), measure it on the held-out families and save both.
     The clip pass is kept under `cache_root` (`ClipPassCache`): a run resumes what one before it left."""
-    resolve_endpoint(recipe.boundary)  # an unknown boundary fails now, not after the clips' flow
+    recipe.check_boundaries()  # a wrong boundary fails now, not after the clips' flow
     computers = flow_computers(recipe.flow_methods)
     clips = training_clips(recipe)
     model = build_flow_i3d(recipe.init)
