@@ -206,34 +206,6 @@ def test_flow_methods_are_drawn_per_clip_across_every_family():
     assert clip_flow_methods(recipe, 600) == list(methods)
 
 
-def test_the_default_recipe_runs_its_first_steps(opencv_doc, tmp_path):
-    """The recipe behind the shipped weights (`python -m core weights train-default`), on 6 clips and
-    one epoch per stage, with the optional layout head too: AdaBN, activations, three-headed training
-    of the blocks after MaxPool3d_5a_2x2, then of those after Mixed_4e; nothing below is trained."""
-    from core.training.clip_pass_cache import ClipPassCache
-    from core.training.motion_curriculum import CurriculumRecipe, train_on_curriculum, training_clips
-    from core.weights.flow_stream import build_flow_i3d
-
-    recipe = CurriculumRecipe(clips=6, epochs=1, init="random", layout_grid=2, layout_periods=2,
-                              deeper_boundary="Mixed_4e", deeper_epochs=1)
-    model = build_flow_i3d("random", seed=3)
-
-    def kernel(layer: str) -> np.ndarray:
-        return model.get_layer(f"{layer}_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
-
-    before = {layer: kernel(layer) for layer in ("Mixed_4e", "Mixed_4f", "Mixed_5c")}
-    steps = []
-    computers = {"dis": OpticalFlowComputer("dis", workers=1)}
-    history = train_on_curriculum(model, training_clips(recipe), recipe, ClipPassCache(tmp_path, recipe), computers,
-                                  progress=lambda done, total: steps.append((done, total)))
-    assert set(history) >= {"camera_accuracy", "objects_accuracy", "layout_loss", "loss"} and len(history["loss"]) == 2
-    np.testing.assert_array_equal(kernel("Mixed_4e"), before["Mixed_4e"])
-    for trained in ("Mixed_4f", "Mixed_5c"):
-        assert not np.array_equal(kernel(trained), before[trained]), trained
-    assert steps[-1] == (8, 8) and [done for done, _ in steps] == list(range(1, 9))  # 6 clips, then 1 + 1 epochs
-    assert [path.parent.name for path in tmp_path.rglob("clips-*.npz")] == ["Mixed_4e"]
-
-
 def test_an_object_motion_dataset_is_written_as_class_folders_of_videos(tmp_path):
     from core.app.workspace import Workspace, motions_dataset
     from core.features.folders import DatasetError, find_sequences
