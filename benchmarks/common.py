@@ -21,6 +21,23 @@ from core.flow.computer import OpticalFlowComputer
 from core.flow.methods import PairFunction
 
 
+def packed_row(text: str) -> tuple[str, Callable[[], Any]]:
+    """`LABEL=PATH` (a `--packed` option) -> (label, a builder of the flow I3D with the packed weights
+    at PATH, e.g. a file `python -m core weights train-default --output PATH` wrote)."""
+    label, _, path = text.partition("=")
+    if not label or not path or not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"expected LABEL=PATH of a packed weights file, got {text!r}")
+
+    def build():
+        from core.model.i3d import build_i3d
+        from core.weights.packed import load_packed_weights
+
+        model = build_i3d(channels=2, size=224)
+        load_packed_weights(model, path)
+        return model
+    return label, build
+
+
 def _calc(create: Callable[[], Any]) -> Callable[[], PairFunction]:
     """A raw pair-function builder: one OpenCV object made by `create`, called as `calc(a, b, None)`."""
     def build() -> PairFunction:

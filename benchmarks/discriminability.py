@@ -7,6 +7,8 @@ TRAIN scenes and EVAL scenes differ. Features are computed per window by the rea
 flow), scored with `FeatureExtractorEvaluator` on EVAL only.
 
     .venv/bin/python -m benchmarks.discriminability [--train_scenes 4] [--eval_scenes 3]
+    .venv/bin/python -m benchmarks.discriminability --weights motion_curriculum --fine_tuned motion_curriculum \
+        --packed candidate=x.npz   # the default and a packed weights file, each as it is and fine-tuned
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
+import keras
 import numpy as np
 
-from benchmarks.common import argument_parser, print_table, write_json
+from benchmarks.common import argument_parser, packed_row, print_table, write_json
 from core.common.process import configure_process
 from core.features.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
 from core.features.folders import extract_folder
@@ -26,13 +30,17 @@ from core.evaluation.metrics import FeatureExtractorEvaluator
 from core.training.motion_dataset import MOTIONS, write_motion_dataset
 from core.training.fine_tune import TrainingConfig, fine_tune
 
+WEIGHTS = ("random", "cross_modal_kinetics", "motion_adapted", "motion_curriculum")
+FINE_TUNED = ("cross_modal_kinetics", "motion_adapted", "motion_curriculum")
 METRICS = ("knn1_accuracy", "knn5_accuracy", "silhouette", "fisher_ratio", "linear_probe_accuracy")
 
 
-def extractor(weights: str) -> DynamicFeatureExtractor:
+def extractor(weights: str, build: Callable[[], keras.Model] | None = None) -> DynamicFeatureExtractor:
+    """The extractor of named `weights`, or of the model `build` makes (a `--packed` row's)."""
     return DynamicFeatureExtractor(config=ExtractorConfig(
-        model=ModelSection(weights=weights), inference=InferenceSection(precision="float32"),
-        flow=FlowSection(method="dis")))
+        model=ModelSection(weights=weights if build is None else "random"),
+        inference=InferenceSection(precision="float32"), flow=FlowSection(method="dis")),
+        model=None if build is None else build())
 
 
 def score(model: DynamicFeatureExtractor, eval_dir: Path, work: Path) -> dict[str, float]:
@@ -48,6 +56,11 @@ def main() -> None:
     parser.add_argument("--train_scenes", type=int, default=4)
     parser.add_argument("--eval_scenes", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--weights", nargs="*", default=list(WEIGHTS), help="named weights scored as they are")
+    parser.add_argument("--fine_tuned", nargs="*", default=list(FINE_TUNED),
+                        help="named weights scored after fine-tuning on TRAIN")
+    parser.add_argument("--packed", action="append", default=[], type=packed_row, metavar="LABEL=PATH",
+                        help="a packed weights file, scored as it is and fine-tuned (repeatable)")
     args = parser.parse_args()
     start = time.perf_counter()
     rows, results = [], {}
@@ -55,11 +68,12 @@ def main() -> None:
         tmp = Path(tmp)
         write_motion_dataset(tmp / "train", MOTIONS, range(args.train_scenes), num_frames=33, seed=1)
         write_motion_dataset(tmp / "eval", MOTIONS, range(500, 500 + args.eval_scenes), num_frames=33, seed=2)
-        runs = [(w, extractor(w)) for w in ("random", "cross_modal_kinetics", "motion_adapted", "motion_curriculum")]
-        for base in ("cross_modal_kinetics", "motion_adapted", "motion_curriculum"):
-            tuned = extractor(base)
-            fine_tune(tuned, tmp / "train", tmp / f"run_{base}", TrainingConfig(epochs=args.epochs))
-            runs.append((f"{base} + fine-tuned on TRAIN", tuned))
+        bases = [(w, None) for w in args.weights] + args.packed
+        runs = [(name, extractor(name, build)) for name, build in bases]
+        for name, build in [(w, None) for w in args.fine_tuned] + args.packed:
+            tuned = extractor(name, build)
+            fine_tune(tuned, tmp / "train", tmp / f"run_{len(runs)}", TrainingConfig(epochs=args.epochs))
+            runs.append((f"{name} + fine-tuned on TRAIN", tuned))
         for name, model in runs:
             results[name] = score(model, tmp / "eval", tmp / f"features_{len(results)}")
             rows.append([name, *(f"{results[name][m]:.3f}" for m in METRICS), f"{time.perf_counter() - start:.0f}"])

@@ -20,14 +20,11 @@ from __future__ import annotations
 import argparse
 import time
 from itertools import islice
-from pathlib import Path
-from typing import Callable
 
 import cv2
-import keras
 import numpy as np
 
-from benchmarks.common import argument_parser, print_table, write_json
+from benchmarks.common import argument_parser, packed_row, print_table, write_json
 from core.common.process import configure_process
 from core.evaluation.metrics import knn_loo_accuracy
 from core.features.similarity import unit_rows
@@ -40,9 +37,7 @@ from core.training.motion_families import (family_features, family_scores, famil
                                           scores_by_label)
 from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
 from core.video.decode import iter_frames
-from core.model.i3d import build_i3d
 from core.weights.flow_stream import build_flow_i3d
-from core.weights.packed import load_packed_weights
 
 WEIGHTS = ("random", "cross_modal_kinetics_xy", "motion_adapted", "motion_curriculum")
 TILES = (2, 3)  # rows, columns of the vtest frame
@@ -86,19 +81,6 @@ def vtest_windows(computer: OpticalFlowComputer, frames: int | None = None) -> t
                     inputs.append(preprocess_flow(tile))
                     labels.append(int(mean_dx > 0))
     return np.stack(inputs), np.array(labels)
-
-
-def packed_row(text: str) -> tuple[str, Callable[[], keras.Model]]:
-    """`LABEL=PATH` -> (label, a builder of the flow I3D with the packed weights at PATH)."""
-    label, _, path = text.partition("=")
-    if not path or not Path(path).is_file():
-        raise argparse.ArgumentTypeError(f"expected LABEL=PATH of a packed weights file, got {text!r}")
-
-    def build() -> keras.Model:
-        model = build_i3d(channels=2, size=224)
-        load_packed_weights(model, path)
-        return model
-    return label, build
 
 
 def main() -> None:
