@@ -4,10 +4,11 @@ Recipe (`CurriculumRecipe`): an initialisation (`core.weights.flow_stream`), Bat
 re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` trained with two
 heads on Features (`train_motion_heads`): the camera's motion (softmax) and which object motions the
 clip shows (multi-hot); a recipe may then train deeper, the blocks after an earlier
-`deeper_boundary`, with fresh heads, starting from the first stage's result; it may add a third head, where and which way the flow goes
-(`core.training.flow_layout`), and draw more of one family. Each clip's flow comes from one of the
-recipe's flow methods, drawn per clip. Training clips come from `core.training.curriculum` on the
-TRAIN photographs and textures, the families in turn. Held out, and measured by
+`deeper_boundary`, with fresh heads, starting from the first stage's result; it may add a third
+head, where and which way the flow goes (`core.training.flow_layout`), and draw more of one family.
+Each clip's flow comes from one of the recipe's flow methods, drawn per clip. Training clips come
+from `core.training.curriculum` on the TRAIN photographs and textures, the families in turn. Held
+out, and measured by
 `core.training.motion_families`: the TEST photographs, and the composed family the evaluation uses
 (the camera panning while an object translates): composed training clips pair pans only with
 objects that scale, turn, swing or deform.
@@ -212,15 +213,23 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
     history: dict[str, list[float]] = {}
     done = len(clips)
     for boundary, epochs in recipe.stages:
-        stage = train_motion_heads(model, inputs[boundary], np.array([c.camera_label for c in clips]),
-                                   object_targets(clips, recipe.object_targets), boundary=boundary, epochs=epochs,
-                                   seed=recipe.seed, object_weight=recipe.object_weight,
-                                   layout_targets=passed.get("layouts"), layout_weight=recipe.layout_weight,
-                                   callbacks=[EpochProgress(progress, total, done=done)])
+        stage = train_stage(model, inputs[boundary], clips, recipe, boundary, epochs, passed.get("layouts"),
+                            callbacks=[EpochProgress(progress, total, done=done)])
         for key, values in stage.items():
             history.setdefault(key, []).extend(values)
         done += epochs
     return history
+
+
+def train_stage(model: keras.Model, activations: np.ndarray, clips: list[CurriculumClip], recipe: CurriculumRecipe,
+                boundary: str, epochs: int, layouts: np.ndarray | None = None,
+                callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
+    """One training stage: the blocks after `boundary`, from `boundary`'s `activations` of `clips`, with
+    the recipe's heads, losses and seed (and the layout head on `layouts`, if given); in place."""
+    return train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
+                              object_targets(clips, recipe.object_targets), boundary=boundary, epochs=epochs,
+                              seed=recipe.seed, object_weight=recipe.object_weight, layout_targets=layouts,
+                              layout_weight=recipe.layout_weight, callbacks=list(callbacks))
 
 
 def _noting_layout(clip: np.ndarray, recipe: CurriculumRecipe, layouts: list[np.ndarray]) -> np.ndarray:
