@@ -12,7 +12,11 @@ Columns, all leave-one-out 1-NN accuracy (cosine) of the 1024-d Features:
   against the majority-class share printed below the table.
 
     .venv/bin/python -m benchmarks.motion_families [--weights random motion_curriculum] [--eval_flow_method tvl1]
-        [--scenes 2 --no-vtest]
+        [--scenes 2 --no-vtest] [--families composed --composed_scenes 13]
+
+`--composed_scenes 13` scores the composed family on all 13 unseen photographs (208 clips, 13 per
+pair) instead of 4 (64 clips): two runs of one recipe differ by about 5 of those 64, so recipes
+that differ by less need the larger set. Families not in `--families` are neither rendered nor scored.
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import clip_features, stack_preprocessed
 from core.training.curriculum import render_curriculum_clip
 from core.training.motion_dataset import rendered_flow
-from core.training.motion_families import (family_features, family_scores, family_sets, preprocess_sets,
-                                          scores_by_label)
+from core.training.motion_families import (EVAL_FAMILIES, family_features, family_scores, family_sets,
+                                          preprocess_sets, scores_by_label)
 from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
 from core.video.decode import iter_frames
 from core.weights.flow_stream import build_flow_i3d
@@ -90,6 +94,10 @@ def main() -> None:
                         help="named weights to score (none: only the --packed files)")
     parser.add_argument("--eval_flow_method", default="dis", help="flow method of the evaluation clips")
     parser.add_argument("--scenes", type=int, default=8, help="TEST photographs used as backgrounds")
+    parser.add_argument("--composed_scenes", type=int, default=None,
+                        help="TEST photographs under the composed family (default: at most 4 of --scenes)")
+    parser.add_argument("--families", nargs="+", choices=EVAL_FAMILIES, default=list(EVAL_FAMILIES),
+                        help="families to render and score (reversed needs object)")
     parser.add_argument("--vtest", action=argparse.BooleanOptionalAction, default=True,
                         help="score the vtest.avi windows too (default; --no-vtest saves their flow)")
     parser.add_argument("--packed", action="append", default=[], type=packed_row, metavar="LABEL=PATH",
@@ -98,11 +106,12 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     computer = OpticalFlowComputer(args.eval_flow_method)
-    sets = family_sets(photograph_paths("test"), scenes=args.scenes)
+    sets = family_sets(photograph_paths("test"), scenes=args.scenes, composed_scenes=args.composed_scenes)
+    sets = {name: sets[name] for name in args.families}
     inputs = preprocess_sets(sets, computer)
-    backward = reversed_inputs(sets["object"].clips, computer)
+    backward = reversed_inputs(sets["object"].clips, computer) if "object" in sets else None
     vtest_inputs, vtest_labels = vtest_windows(computer) if args.vtest else (None, np.zeros(0))
-    print(f"{sum(len(s.clips) for s in sets.values())} clips on {args.scenes} unseen photographs "
+    print(f"{', '.join(f'{len(s.clips)} {name}' for name, s in sets.items())} clips on unseen photographs "
           f"({args.eval_flow_method} flow), {len(vtest_labels)} vtest tile windows; "
           f"{time.perf_counter() - start:.0f} s to render and compute flow")
     rows, results = [], {}
@@ -110,9 +119,13 @@ def main() -> None:
     for weights, build in models:
         model = build()
         features = family_features(model, inputs)
-        scores = family_scores(sets, features)
-        scores["object_by_motion"] = scores_by_label(sets["object"], features["object"])
-        scores["reversed"] = reversal_score(features["object"], clip_features(model, backward), sets["object"].labels)
+        scores = dict.fromkeys(EVAL_FAMILIES, float("nan")) | family_scores(sets, features)
+        if "object" in sets:
+            scores["object_by_motion"] = scores_by_label(sets["object"], features["object"])
+            scores["reversed"] = reversal_score(features["object"], clip_features(model, backward),
+                                                sets["object"].labels)
+        else:
+            scores["reversed"] = float("nan")
         scores["vtest_lr"] = (knn_loo_accuracy(clip_features(model, vtest_inputs), vtest_labels, 1)
                               if args.vtest else float("nan"))
         results[weights] = scores
@@ -121,10 +134,11 @@ def main() -> None:
     print_table(["flow-stream weights", "object", "camera", "composed", "reversed", "vtest L/R", "elapsed s"], rows)
     majority = max(np.mean(vtest_labels), 1 - np.mean(vtest_labels)) if args.vtest else float("nan")
     print(f"chance: object {1 / 8:.3f}, camera {1 / 10:.3f}, composed {1 / 16:.3f}; vtest majority class {majority:.3f}")
-    print("\nobject set, 1-NN accuracy per object motion:")
-    motions = sets["object"].label_names
-    print_table(["flow-stream weights", *motions],
-                [[name, *(f"{scores['object_by_motion'][m]:.3f}" for m in motions)] for name, scores in results.items()])
+    if "object" in sets:
+        print("\nobject set, 1-NN accuracy per object motion:")
+        motions = sets["object"].label_names
+        print_table(["flow-stream weights", *motions], [[name, *(f"{scores['object_by_motion'][m]:.3f}" for m in motions)]
+                                                         for name, scores in results.items()])
     write_json(args.json, {"results": results, "eval_flow_method": args.eval_flow_method,
                            "clips": {name: len(s.clips) for name, s in sets.items()},
                            "vtest_windows": len(vtest_labels)})

@@ -121,6 +121,20 @@ def test_training_never_sees_the_held_out_composed_pairs(opencv_doc):
     assert not [c for c in clips if c.background.ref in test_photos]
 
 
+def test_a_larger_composed_set_extends_the_default_one_on_more_unseen_scenes(opencv_doc):
+    from core.training.motion_families import family_sets
+
+    test_photos = photograph_paths("test", opencv_doc)
+    default = family_sets(test_photos)
+    larger = family_sets(test_photos, composed_scenes=len(test_photos))
+    assert [len(default[f].clips) for f in ("object", "camera", "composed")] == [64, 60, 64]
+    assert len(larger["composed"].clips) == 16 * len(test_photos) and len(larger["object"].clips) == 64
+    assert larger["composed"].clips[:64] == default["composed"].clips  # the same draws, then more
+    assert np.bincount(larger["composed"].labels).tolist() == [len(test_photos)] * 16
+    assert {c.background.ref for c in larger["composed"].clips} == {str(p) for p in test_photos}
+    assert len(family_sets(test_photos, scenes=2)["composed"].clips) == 32  # at most `scenes` by default
+
+
 def test_a_held_out_object_motion_is_in_no_training_clip(opencv_doc):
     from core.training.motion_curriculum import CurriculumRecipe, training_clips
 

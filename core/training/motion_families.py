@@ -40,19 +40,23 @@ class MotionFamilySet:
     label_names: list[str]
 
 
-def family_sets(photographs: Sequence, scenes: int = 8, seed: int = 5) -> dict[str, MotionFamilySet]:
-    """The three sets (see module docstring) on the first `scenes` of `photographs` as backgrounds;
-    objects are cut from the same photographs or textures."""
+def family_sets(photographs: Sequence, scenes: int = 8, seed: int = 5,
+                composed_scenes: int | None = None) -> dict[str, MotionFamilySet]:
+    """The three sets (see module docstring) on the first `scenes` of `photographs` as backgrounds
+    (camera: at most 6 of them; composed: the first `composed_scenes`, default at most 4); objects are
+    cut from the same photographs or textures. The clips on the first scenes do not depend on
+    `composed_scenes`, so a larger composed set extends the default one."""
+    composed_scenes = min(4, scenes) if composed_scenes is None else composed_scenes
     sampler = CurriculumSampler(photographs, seed)
-    backgrounds = [ImageSource("photo", str(p)) for p in list(photographs)[:scenes]]
+    backgrounds = [ImageSource("photo", str(p)) for p in list(photographs)[:max(scenes, composed_scenes)]]
     sets = {}
-    clips = [sampler.clip("object", "static", [m], b) for b in backgrounds for m in RIGID_OBJECT_MOTIONS]
+    clips = [sampler.clip("object", "static", [m], b) for b in backgrounds[:scenes] for m in RIGID_OBJECT_MOTIONS]
     sets["object"] = MotionFamilySet("object", clips, np.array([RIGID_OBJECT_MOTIONS.index(c.main_object_motion)
                                                                 for c in clips]), list(RIGID_OBJECT_MOTIONS))
-    clips = [sampler.clip("camera", m, [], b) for b in backgrounds[:6] for m in MOTIONS]
+    clips = [sampler.clip("camera", m, [], b) for b in backgrounds[:min(6, scenes)] for m in MOTIONS]
     sets["camera"] = MotionFamilySet("camera", clips, np.array([c.camera_label for c in clips]), list(MOTIONS))
     pairs = [(p, t) for p in PANS for t in TRANSLATIONS]
-    clips = [sampler.clip("composed", p, [t], b) for b in backgrounds[:4] for p, t in pairs]
+    clips = [sampler.clip("composed", p, [t], b) for b in backgrounds[:composed_scenes] for p, t in pairs]
     sets["composed"] = MotionFamilySet("composed", clips, np.array([pairs.index((c.camera, c.main_object_motion))
                                                                     for c in clips]),
                                        [f"{p}+object_{t}" for p, t in pairs])
