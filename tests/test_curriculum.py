@@ -184,8 +184,9 @@ def test_train_default_options_reach_the_recipe():
         flow_methods=("dis", "farneback"))
     assert recipe("--boundary", "Mixed_4e", "--epochs", "9", "--clips", "80") == CurriculumRecipe(
         boundary="Mixed_4e", epochs=9, clips=80)
-    assert recipe("--deeper_boundary", "Mixed_4e", "--deeper_epochs", "4") == CurriculumRecipe(
-        deeper_boundary="Mixed_4e", deeper_epochs=4)
+    assert recipe("--deeper_boundary", "Mixed_4d", "--deeper_epochs", "2") == CurriculumRecipe(
+        deeper_boundary="Mixed_4d", deeper_epochs=2)
+    assert recipe("--deeper_boundary", "").stages == [("MaxPool3d_5a_2x2", 15)]  # one stage
     assert recipe("--held_out_objects", "turn_cw", "--output", "x.npz").held_out_objects == ("turn_cw",)
     with pytest.raises(DFEError, match="give --output"):
         recipe("--held_out_objects", "turn_cw")
@@ -250,5 +251,5 @@ def test_an_unknown_or_misplaced_boundary_fails_before_any_clip_is_made(tmp_path
     with pytest.raises(ConfigError, match="deeper_boundary 'Mixed_5b' must come before boundary 'MaxPool3d_5a_2x2'"):
         make_motion_curriculum(CurriculumRecipe(deeper_boundary="Mixed_5b", deeper_epochs=2), tmp_path / "weights.npz")
     with pytest.raises(ConfigError, match="needs both deeper_boundary and deeper_epochs"):
-        make_motion_curriculum(CurriculumRecipe(deeper_boundary="Mixed_4e"), tmp_path / "weights.npz")
+        make_motion_curriculum(CurriculumRecipe(deeper_epochs=0), tmp_path / "weights.npz")
     assert not any(tmp_path.iterdir())

@@ -1,14 +1,16 @@
 """`python -m core weights train-default` on 6 clips: its first steps still run (the clip pass, then
 both training stages of the recipe, nothing below the deeper boundary trained), a run killed
-mid-pass resumes at its first missing chunk and ends with what the uninterrupted run made, and the
-pass's cache key follows the fields the pass depends on."""
+mid-pass resumes at its first missing chunk and ends with what the uninterrupted run made, the
+pass's cache key follows the fields the pass depends on, and the recipe with no options is the one
+the shipped weights record."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,8 @@ from conftest import ROOT, wait_for
 from core.flow.computer import OpticalFlowComputer
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.motion_curriculum import CurriculumRecipe, clip_pass, train_on_curriculum, training_clips
-from core.weights.flow_stream import build_flow_i3d
+from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
+from core.weights.packed import read_packed_metadata
 
 # The shipped recipe's steps, small: 6 clips, one epoch per stage, the optional layout head too.
 RECIPE = CurriculumRecipe(clips=6, epochs=1, init="random", layout_grid=2, layout_periods=2,
@@ -75,7 +78,8 @@ def pass_script(root) -> str:
 from core.flow.computer import OpticalFlowComputer
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.motion_curriculum import CurriculumRecipe, clip_pass, training_clips
-from core.weights.flow_stream import build_flow_i3d
+from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
+from core.weights.packed import read_packed_metadata
 recipe = {RECIPE!r}
 clip_pass(build_flow_i3d("random", seed=3), training_clips(recipe), recipe,
           {{"dis": OpticalFlowComputer("dis", workers=1)}}, ClipPassCache({str(root)!r}, recipe), chunk_clips={CHUNK})
@@ -113,7 +117,7 @@ def test_a_clip_pass_killed_mid_way_resumes_where_it_stopped(tmp_path, uninterru
 
 
 def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path):
-    recipe = CurriculumRecipe()
+    recipe = CurriculumRecipe(deeper_boundary="", deeper_epochs=0)  # one stage
     folder = ClipPassCache(tmp_path, recipe).folder
     for training_only in (dict(epochs=3), dict(object_weight=1.0), dict(object_targets="area_share"),
                           dict(layout_weight=2.0), dict(deeper_boundary="Mixed_4e", deeper_epochs=4)):
@@ -126,3 +130,9 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path):
     assert deeper.chunk_path(0, 100) != ClipPassCache(tmp_path, recipe).chunk_path(0, 100)
     two_stages = ClipPassCache(tmp_path, replace(recipe, deeper_boundary="Mixed_4e", deeper_epochs=4))
     assert two_stages.chunk_path(0, 100) == deeper.chunk_path(0, 100)  # the pass keeps the earliest boundary
+
+
+def test_train_default_with_no_options_makes_the_shipped_weights_recipe():
+    shipped = read_packed_metadata(MOTION_CURRICULUM_PATH)["recipe"]
+    assert shipped == json.loads(json.dumps(asdict(CurriculumRecipe())))
+    assert CurriculumRecipe().stages == [("MaxPool3d_5a_2x2", 15), ("Mixed_4e", 4)]  # Mixed_5b/5c, then from 4f

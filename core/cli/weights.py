@@ -25,7 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "streams in the model registry, the shipped motion_curriculum weights as alias "
                     "'default'. Each step is skipped when a verified file exists. train-default: "
                     "make the shipped motion_curriculum weights again from the motion curriculum "
-                    "(needs Debian's opencv-doc photographs).")
+                    "(needs Debian's opencv-doc photographs; ~2.5 h on 2 cores, ~4 GB of cached clip "
+                    "pass).")
     parser.add_argument("action", choices=("prepare", "train-default"))
     parser.add_argument("--weights_dir", default=None, help="cache folder (default: DFE_WEIGHTS_DIR or assets/weights)")
     parser.add_argument("--force", action="store_true", help="convert again even if cached")
@@ -55,9 +56,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="train-default: training epochs (default: the recipe's)")
     parser.add_argument("--deeper_boundary", default=None, metavar="ENDPOINT",
                         help="train-default: then train deeper, the blocks after this earlier endpoint, from the "
-                             "first stage's result with fresh heads (default: the recipe's; '' for one stage)")
+                             "first stage's result with fresh heads (default: the recipe's, Mixed_4e; '' for one "
+                             "stage)")
     parser.add_argument("--deeper_epochs", type=int, default=None,
-                        help="train-default: the deeper stage's epochs (default: the recipe's)")
+                        help="train-default: the deeper stage's epochs (default: the recipe's, 4; 0 with "
+                             "--deeper_boundary '')")
     parser.add_argument("--clips", type=int, default=None,
                         help="train-default: training clips (default: the recipe's, 2400)")
     parser.add_argument("--cache_dir", default=None, metavar="DIR",
@@ -116,6 +119,8 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
 
     if args.held_out_objects and not args.output:
         raise DFEError("--held_out_objects makes weights for a measurement, not the shipped default: give --output")
+    if args.deeper_boundary == "" and args.deeper_epochs is None:
+        args.deeper_epochs = 0  # one stage
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
                                                   "layout_weight", "layout_camera_relative",
                                                   "boundary", "epochs", "deeper_boundary", "deeper_epochs",

@@ -1,17 +1,16 @@
 """The default flow-stream weights, `motion_curriculum`: trained here to see camera and object motion.
 
 Recipe (`CurriculumRecipe`): an initialisation (`core.weights.flow_stream`), BatchNorm statistics
-re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` trained with two
-heads on Features (`train_motion_heads`): the camera's motion (softmax) and which object motions the
-clip shows (multi-hot); a recipe may then train deeper, the blocks after an earlier
-`deeper_boundary`, with fresh heads, starting from the first stage's result; it may add a third
-head, where and which way the flow goes (`core.training.flow_layout`), and draw more of one family.
-Each clip's flow comes from one of the recipe's flow methods, drawn per clip. Training clips come
-from `core.training.curriculum` on the TRAIN photographs and textures, the families in turn. Held
-out, and measured by
-`core.training.motion_families`: the TEST photographs, and the composed family the evaluation uses
-(the camera panning while an object translates): composed training clips pair pans only with
-objects that scale, turn, swing or deform.
+re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` (Mixed_5b/5c) trained
+with two heads on Features (`train_motion_heads`): the camera's motion (softmax) and which object
+motions the clip shows (multi-hot). A second stage then trains deeper, the blocks after an earlier
+`deeper_boundary` (Mixed_4f, 5b, 5c), with fresh heads, starting from the first stage's result. A
+recipe may add a third head, where and which way the flow goes (`core.training.flow_layout`), and
+draw more of one family. Each clip's flow comes from one of the recipe's flow methods, drawn per
+clip. Training clips come from `core.training.curriculum` on the TRAIN photographs and textures, the
+families in turn. Held out, and measured by `core.training.motion_families`: the TEST photographs,
+and the composed family the evaluation uses (the camera panning while an object translates):
+composed training clips pair pans only with objects that scale, turn, swing or deform.
 
 A run keeps its clip pass (flow, AdaBN, the boundary's activations) on disk, in chunks
 (`core.training.clip_pass_cache`): a killed run resumes at its first missing chunk, and a run that
@@ -88,8 +87,8 @@ class CurriculumRecipe:
     layout_periods: int = 1
     layout_weight: float = 1.0
     layout_camera_relative: bool = True
-    deeper_boundary: str = ""  # "": one stage; else the second stage trains the blocks after this endpoint
-    deeper_epochs: int = 0
+    deeper_boundary: str = "Mixed_4e"  # "": one stage; else the second stage trains the blocks after this endpoint
+    deeper_epochs: int = 4
 
     @property
     def pass_boundary(self) -> str:
