@@ -3,10 +3,11 @@ blocks after `--boundary` for `--epochs` more epochs (fresh heads, the default r
 default recipe's clips, and write the weights, to be scored beside the default by
 `benchmarks.motion_families --weights motion_curriculum --packed deeper=PATH --packed control=PATH`.
 
-The clips' Mixed_4e activations come from train-default's clip pass on disk (`ClipPassCache`): run
-`python -m core weights train-default --boundary Mixed_4e --cache_dir DIR` until its clips are done
-(about 50 min on 2 cores; stop it once it trains). A later boundary's activations are made from them by
-the default's frozen blocks in between, so a control that trains only Mixed_5b/5c sees the same clips.
+The clips' Mixed_4e activations come from train-default's clip pass on disk (`ClipPassCache`; the
+default recipe's pass keeps Mixed_4e's): run `python -m core weights train-default --cache_dir DIR
+--output /tmp/unused.npz` until its clips are done (about 50 min on 2 cores; stop it once it trains).
+A later boundary's activations are made from them by the default's frozen blocks in between, so a
+control that trains only Mixed_5b/5c sees the same clips.
 
     .venv/bin/python -m benchmarks.continue_deeper --cache_dir DIR --boundary Mixed_4e --epochs 4 --output x.npz
 """
