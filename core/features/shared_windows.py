@@ -11,7 +11,7 @@ Windows whose start is not on a chunk's grid are served by chunks of their own p
 features differ from those it gets alone because its convolutions see the frames around it (where the
 window alone sees zero padding). Measured (`benchmarks/shared_windows.py`, 10 s of real video, DIS):
 1.6x faster at strides 8 to 2 on 2 CPUs; cosine to the exact features 0.95 with random weights but
-only 0.59 with the default `motion_curriculum` weights, which were trained on lone 16-frame windows and
+only 0.64 (stride 8) with the default `motion_curriculum` weights, which were trained on lone 16-frame windows and
 lean on their edges. Shared and exact features are therefore not to be mixed (the mode is part of the
 features' settings).
 """
