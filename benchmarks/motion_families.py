@@ -119,13 +119,11 @@ def main() -> None:
     for weights, build in models:
         model = build()
         features = family_features(model, inputs)
-        scores = dict.fromkeys(EVAL_FAMILIES, float("nan")) | family_scores(sets, features)
+        scores = dict.fromkeys((*EVAL_FAMILIES, "reversed"), float("nan")) | family_scores(sets, features)
         if "object" in sets:
             scores["object_by_motion"] = scores_by_label(sets["object"], features["object"])
             scores["reversed"] = reversal_score(features["object"], clip_features(model, backward),
                                                 sets["object"].labels)
-        else:
-            scores["reversed"] = float("nan")
         scores["vtest_lr"] = (knn_loo_accuracy(clip_features(model, vtest_inputs), vtest_labels, 1)
                               if args.vtest else float("nan"))
         results[weights] = scores

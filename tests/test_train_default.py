@@ -78,8 +78,7 @@ def pass_script(root) -> str:
 from core.flow.computer import OpticalFlowComputer
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.motion_curriculum import CurriculumRecipe, clip_pass, training_clips
-from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
-from core.weights.packed import read_packed_metadata
+from core.weights.flow_stream import build_flow_i3d
 recipe = {RECIPE!r}
 clip_pass(build_flow_i3d("random", seed=3), training_clips(recipe), recipe,
           {{"dis": OpticalFlowComputer("dis", workers=1)}}, ClipPassCache({str(root)!r}, recipe), chunk_clips={CHUNK})
