@@ -165,6 +165,17 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         print(line(row))
 
 
+def make_missing_weights(names: Sequence[str]) -> None:
+    """Make the named flow weights that are made on this machine and not yet there: `motion_adapted`
+    (the earlier default, which set-up no longer makes; 6 to 10 min on 2 cores, once)."""
+    if "motion_adapted" in names:
+        from core.common.progress import TqdmProgress
+        from core.training.motion_adapted import prepare_motion_adapted
+
+        with TqdmProgress("motion_adapted flow weights (made once)", "step") as progress:
+            prepare_motion_adapted(progress=progress)
+
+
 def verdict(passed: bool) -> str:
     """PASS or FAIL, for a target check."""
     return "PASS" if passed else "FAIL"

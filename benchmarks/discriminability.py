@@ -21,7 +21,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from benchmarks.common import argument_parser, packed_row, print_table, write_json
+from benchmarks.common import argument_parser, make_missing_weights, packed_row, print_table, write_json
 from core.common.process import configure_process
 from core.features.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
 from core.features.folders import extract_folder
@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--packed", action="append", default=[], type=packed_row, metavar="LABEL=PATH",
                         help="a packed weights file, scored as it is and fine-tuned (repeatable)")
     args = parser.parse_args()
+    make_missing_weights(args.weights + args.fine_tuned)
     start = time.perf_counter()
     rows, results = [], {}
     with tempfile.TemporaryDirectory() as tmp:

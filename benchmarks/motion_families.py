@@ -28,7 +28,7 @@ from itertools import islice
 import cv2
 import numpy as np
 
-from benchmarks.common import argument_parser, packed_row, print_table, write_json
+from benchmarks.common import argument_parser, make_missing_weights, packed_row, print_table, write_json
 from core.common.process import configure_process
 from core.evaluation.metrics import knn_loo_accuracy
 from core.features.similarity import unit_rows
@@ -104,6 +104,7 @@ def main() -> None:
                         help="also a row for a packed weights file, e.g. one made by `python -m core weights "
                              "train-default --held_out_objects ... --output PATH` (repeatable)")
     args = parser.parse_args()
+    make_missing_weights(args.weights)
     start = time.perf_counter()
     computer = OpticalFlowComputer(args.eval_flow_method)
     sets = family_sets(photograph_paths("test"), scenes=args.scenes, composed_scenes=args.composed_scenes)

@@ -86,6 +86,17 @@ def registry_dir(tmp_path_factory):
     return models
 
 
+def converted_weights_dir(folder: Path) -> Path:
+    """`folder` made a weights folder (DFE_WEIGHTS_DIR) holding only the Kinetics-400 RGB weights set-up
+    converted (linked, where they are): nothing made by training."""
+    from core.weights.kinetics import KINETICS_RGB_FILE, WEIGHTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (KINETICS_RGB_FILE, f"{KINETICS_RGB_FILE}.sha256"):
+        if (WEIGHTS_DIR / name).exists():
+            (folder / name).symlink_to(WEIGHTS_DIR / name)
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, free_port, wait_until_healthy
+from conftest import ROOT, converted_weights_dir, free_port, wait_until_healthy
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
@@ -62,9 +62,11 @@ def test_compose_volumes_port_and_gpu_override_agree_with_the_image():
 @pytest.mark.skipif(not (ROOT / "assets" / "weights").is_dir(), reason="weights not prepared (scripts/setup.sh)")
 def test_serve_registers_the_default_model_and_serves_behind_a_base_path(tmp_path):
     from core.registry.versions import ModelRegistry
+    from core.weights.flow_stream import motion_adapted_path
     port = free_port()
     env = {**os.environ, "DFE_PORT": str(port), "DFE_ADDRESS": "127.0.0.1", "DFE_MODEL_DIR": str(tmp_path / "models"),
            "DFE_WORKSPACE": str(tmp_path / "workspace"), "STREAMLIT_SERVER_BASE_URL_PATH": "features",
+           "DFE_WEIGHTS_DIR": str(converted_weights_dir(tmp_path / "weights")),
            "DFE_MAX_UPLOAD_MB": "7"}
     server = subprocess.Popen([str(ROOT / "scripts" / "serve.sh")], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
@@ -74,8 +76,8 @@ def test_serve_registers_the_default_model_and_serves_behind_a_base_path(tmp_pat
             assert b"<html" in page.read().lower()
         registry = ModelRegistry(tmp_path / "models", "dynamic_feature_extractor")
         assert registry.metadata("default")["weights_source"] == "motion_curriculum"
-        assert sorted(registry.metadata(v)["weights_source"] for v in registry.versions()) == [
-            "motion_adapted", "motion_curriculum"]  # the earlier default stays as a version
+        assert registry.versions() == [registry.resolve("default")]
+        assert not motion_adapted_path(tmp_path / "weights").exists()  # set-up trains nothing while the user waits
         # serve.sh execs streamlit: the server process itself got the upload limit from the environment
         command = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
         assert command[command.index(b"--server.maxUploadSize") + 1] == b"7"

