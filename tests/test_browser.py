@@ -163,5 +163,14 @@ def test_a_user_goes_from_upload_to_a_new_model_version(server, page, registry_d
     page.get_by_role("button", name="Start fine-tuning").click()
     page.get_by_text("new version v").wait_for()
     shoot(page, "8_models")
-    versions = ModelRegistry(registry_dir, "dynamic_feature_extractor").versions()
-    assert len(versions) == 3 and page.get_by_text(f"new version {versions[-1]}").count() == 1
+    registry = ModelRegistry(registry_dir, "dynamic_feature_extractor")
+    parent, versions = registry.resolve("default"), registry.versions()
+    child = versions[-1]
+    metadata = registry.metadata(child)
+    assert len(versions) == 3 and metadata["extra"]["parent_version"] == parent  # started from the alias
+    assert metadata["weights_source"] == f"fine_tuned_from:{parent}"
+    assert metadata["extra"]["classes"] == ["pan_left", "pan_right"] and metadata["extra"]["training"]["epochs"] == 2
+    # 2 motions x 2 scenes, one 16-frame window per clip: one clip of each motion is held out
+    metrics = metadata["metrics"]
+    assert (metrics["train_windows"], metrics["val_windows"], metrics["epochs_run"]) == (2, 2, 2)
+    page.get_by_text(f"new version {child}: validation accuracy {metrics['val_accuracy']:.3f}").wait_for()

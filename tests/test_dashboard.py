@@ -213,34 +213,6 @@ def test_evaluate_page_evaluates_two_versions_on_the_same_data_and_compares_them
     assert len(app.get("image")) == 4  # the chosen run's two plots, the two compared confusion matrices
 
 
-def test_models_page_fine_tunes_a_new_version(workspace_dir, tmp_path, monkeypatch):
-    from core.weights.flow_stream import build_flow_i3d
-    from core.registry.versions import ModelRegistry
-    from core.registry.serializer import ModelSerializer
-    models = tmp_path / "models"
-    monkeypatch.setenv("DFE_MODEL_DIR", str(models))
-    ModelSerializer(build_flow_i3d("random"), "dynamic_feature_extractor").save_model(models)
-    registry = ModelRegistry(models, "dynamic_feature_extractor")
-    app = open_page("models.py")
-    app.multiselect(key="fine-tune-motions").set_value(["pan_left", "pan_right"]).run()
-    app.number_input(key="fine-tune-scenes").set_value(2).run()
-    app.number_input(key="fine-tune-epochs").set_value(2).run()
-    app.button(key="fine-tune-start").click().run()
-    wait_for_jobs(workspace_dir, count=1, seconds=300)
-    app.run()
-    assert not app.exception
-    parent, child = registry.versions()
-    metadata = registry.metadata(child)
-    assert metadata["weights_source"] == f"fine_tuned_from:{parent}" and metadata["extra"]["parent_version"] == parent
-    assert metadata["extra"]["classes"] == ["pan_left", "pan_right"] and metadata["extra"]["training"]["epochs"] == 2
-    # 2 motions x 2 scenes, one 16-frame window per clip: one clip of each motion is held out
-    metrics = metadata["metrics"]
-    assert (metrics["train_windows"], metrics["val_windows"], metrics["epochs_run"]) == (2, 2, 2)
-    assert any(s.value == f"new version {child}: validation accuracy {metrics['val_accuracy']:.3f}"
-               for s in app.success)  # the page shows what the registry recorded
-    assert list(app.dataframe[0].value["version"])[0] == child
-
-
 def test_library_probes_a_replaced_video_again(workspace_dir):
     from core.video.synthetic import make_demo_video
     app = open_page("library.py")
