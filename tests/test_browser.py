@@ -101,7 +101,9 @@ def test_a_user_goes_from_upload_to_a_new_model_version(server, page, registry_d
     page.goto(server)
     page.get_by_role("heading", name="Library").wait_for()
     page.get_by_text("demo.mp4").first.wait_for()
+    page.get_by_text("25.00 fps").first.wait_for()
     page.get_by_text("Features: yes").wait_for()  # the demo's results, computed on first start, appear by themselves
+    page.get_by_text("Optical flow: dis (74 frames)").wait_for()
     shoot(page, "1_library")
 
     clip = make_demo_video(tmp_path / "street clip.mp4", num_frames=40)

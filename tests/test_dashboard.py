@@ -43,20 +43,6 @@ def open_page(page: str) -> AppTest:
     return app
 
 
-def test_library_starts_with_the_demo_video_and_its_results(workspace_dir, registry_dir, monkeypatch):
-    monkeypatch.setenv("DFE_DEMO_RESULTS", "1")
-    monkeypatch.setenv("DFE_MODEL_DIR", str(registry_dir))
-    app = open_page("library.py")
-    assert not app.exception
-    assert (workspace_dir / "videos" / "demo.mp4").exists()
-    text = " ".join(m.value for m in app.markdown)
-    assert "demo.mp4" in text and "25.00 fps" in text
-    wait_for_jobs(workspace_dir, count=2)  # flow, then features, in the background
-    app.run()
-    text = " ".join(m.value for m in app.markdown)
-    assert "Optical flow: dis (74 frames)" in text and "Features: yes" in text
-
-
 def test_upload_accepts_videos_and_refuses_bad_files(workspace_dir, demo_video):
     app = open_page("upload.py")
     assert "500 MB" in " ".join(m.value for m in app.markdown)
