@@ -33,6 +33,17 @@ def preprocessed(extractor):
     return extractor.preprocess_flow_sequence(flow)
 
 
+def test_the_channel_grid_puts_each_map_scaled_to_its_own_range_at_its_tile():
+    from core.viz.activation_views import channel_mosaic
+    maps = np.stack([np.arange(12.0).reshape(3, 4) * (c + 1) - c for c in range(4)] + [np.full((3, 4), 7.0)], -1)
+    mosaic, corners = channel_mosaic(maps)  # 5 maps: 3 columns, 2 rows; gaps 1 px above and beside
+    assert mosaic.shape == (2 * 4, 3 * 4 + 2) and corners == [(1, 0), (1, 5), (1, 10), (5, 0), (5, 5)]
+    for top, left in corners[:4]:
+        np.testing.assert_allclose(mosaic[top:top + 3, left:left + 4], np.arange(12.0).reshape(3, 4) / 11)
+    np.testing.assert_array_equal(mosaic[5:8, 5:9], 0.0)  # a constant map
+    assert np.isnan(mosaic[0]).all() and np.isnan(mosaic[:, 4]).all() and np.isnan(mosaic[5:, 10:]).all()
+
+
 def test_spec_visualisation_calls_write_valid_files(extractor, preprocessed, tmp_path):
     visualizer = FeatureVisualization(model=extractor.model, layer_name="inception_3a_concat")
     activations = visualizer.get_intermediate_activations(preprocessed)

@@ -56,6 +56,23 @@ def _clip(activations: np.ndarray) -> np.ndarray:
     return activations
 
 
+def channel_mosaic(maps: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Spatial maps `[h, w, c]` tiled row by row on a near-square grid, each scaled to 0..1 by its own
+    min and max (a constant map is 0), with NaN between tiles (a gap of a quarter of a tile above, for
+    its label, and an eighth beside): `([H, W] float64, (top, left) pixel of each tile)`."""
+    height, width, count = maps.shape
+    columns = int(np.ceil(np.sqrt(count)))
+    rows = int(np.ceil(count / columns))
+    low, high = maps.min(axis=(0, 1)), maps.max(axis=(0, 1))
+    scaled = (maps - low) / np.where(high > low, high - low, 1.0)
+    step_y, step_x = height + max(1, round(height / 4)), width + max(1, round(width / 8))
+    mosaic = np.full((rows * step_y, columns * step_x - (step_x - width)), np.nan)
+    corners = [(step_y - height + (index // columns) * step_y, (index % columns) * step_x) for index in range(count)]
+    for index, (top, left) in enumerate(corners):
+        mosaic[top:top + height, left:left + width] = scaled[..., index]
+    return mosaic, corners
+
+
 class ActivationViews:
     """The views of one layer's activations, without a model (e.g. of activations saved earlier).
 
@@ -87,20 +104,22 @@ class ActivationViews:
 
     def visualize_layer_activations(self, activations: np.ndarray, frame_idx: int = 0, max_channels: int = 64,
                                     save_path: str | os.PathLike | None = None) -> Figure:
-        """A grid of the first `max_channels` channels' spatial maps at layer time step `frame_idx`."""
+        """A grid of the first `max_channels` channels' spatial maps at layer time step `frame_idx`, each
+        scaled to its own range (`channel_mosaic`), drawn as one image: a 64-channel grid draws as
+        fast as one map."""
         clip = _clip(activations)
         if not 0 <= frame_idx < len(clip):
             raise ActivationShapeError(f"frame_idx {frame_idx} is outside 0..{len(clip) - 1} of {self.layer_name}")
         count = min(max_channels, clip.shape[-1])
-        columns = int(np.ceil(np.sqrt(count)))
-        rows = int(np.ceil(count / columns))
-        figure = Figure(figsize=(1.6 * columns, 1.6 * rows + 0.6))
-        axes = figure.subplots(rows, columns, squeeze=False)
-        for index, axis in enumerate(axes.flat):
-            axis.axis("off")
-            if index < count:
-                axis.imshow(clip[frame_idx, :, :, index], cmap="viridis")
-                axis.set_title(f"ch {index}", fontsize=7)
+        mosaic, corners = channel_mosaic(clip[frame_idx, :, :, :count])
+        width = 1.6 * len({left for _, left in corners})  # inches; the grid's aspect sets its height
+        grid_height = width * mosaic.shape[0] / mosaic.shape[1]
+        figure = Figure(figsize=(width, grid_height + 0.6))
+        axis = figure.add_axes((0.0, 0.0, 1.0, grid_height / (grid_height + 0.6)))
+        axis.imshow(np.ma.masked_invalid(mosaic), cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+        for index, (top, left) in enumerate(corners):
+            axis.text(left, top - 0.5, f"ch {index}", fontsize=7, va="bottom")
+        axis.axis("off")
         time, unit = self.time_axis(len(clip))
         figure.suptitle(f"{self.layer_name}: {count} of {clip.shape[-1]} channels at step {frame_idx} "
                         f"({unit} {time[frame_idx]:.0f})")
