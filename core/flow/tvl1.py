@@ -104,7 +104,7 @@ def _one_level(i0, i1, flow, l_t, taut, theta, epsilon_squared, warps: int, oute
     i1x, i1y = _centred_gradient(i1)
     stop = epsilon_squared * tf.cast(tf.shape(i0)[1] * tf.shape(i0)[2], tf.float32)
     dual = tf.zeros([*tf.unstack(tf.shape(i0)), 4])  # (p11, p12, p21, p22), reset once per level
-    for _ in range(warps):
+    for _ in tf.range(warps):
         warped, warped_x, warped_y = _warp([i1, i1x, i1y], flow)
         gradient = tf.stack([warped_x, warped_y], axis=-1)
         grad = warped_x ** 2 + warped_y ** 2
