@@ -3,6 +3,7 @@ camera-motion clips, and the measured quality of the shipped default (motion_cur
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -143,21 +144,22 @@ def test_knn_leave_one_out_accuracy():
         knn_loo_accuracy(features[:1], np.array([0]))
 
 
-def prepare_weights(weights_dir: Path, model_dir: Path) -> str:
-    """`python -m core weights prepare` with these folders; returns its output (the run must succeed)."""
+def weights_command(action: str, weights_dir: Path, model_dir: Path) -> str:
+    """`python -m core weights ACTION` with these folders; returns its output (the run must succeed)."""
     env = {**os.environ, "DFE_WEIGHTS_DIR": str(weights_dir), "DFE_MODEL_DIR": str(model_dir)}
-    done = subprocess.run([sys.executable, "-m", "core", "weights", "prepare"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "core", "weights", action], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
 
-def test_set_up_registers_a_made_motion_adapted_as_a_version_beside_the_shipped_default_once(tmp_path, monkeypatch):
+def test_a_made_motion_adapted_is_registered_once_as_a_version_beside_the_shipped_default(tmp_path, monkeypatch):
     """Where motion_adapted was made (`weights motion-adapted`, or set-up before it stopped making it),
-    `weights prepare` registers it as a version with its metrics; the alias stays on the shipped
-    default, and registering again adds nothing. (That set-up itself makes no motion_adapted weights:
-    test_deployment's serve test.)"""
-    from core.cli.weights import register_flow_model
+    `weights prepare` registers it as a version with its metrics, the alias on the shipped default;
+    `weights motion-adapted` then finds its verified file (no training) and that version. (That set-up
+    itself makes no motion_adapted weights: test_deployment's serve test.)"""
+    from core.cli.weights import motion_adapted, register_flow_model
+    from core.errors import DFEError
     from core.registry.versions import ModelRegistry
     from core.weights.flow_stream import MOTION_CURRICULUM_PATH
     from core.weights.kinetics import save_weights_with_checksum
@@ -165,7 +167,7 @@ def test_set_up_registers_a_made_motion_adapted_as_a_version_beside_the_shipped_
     weights_dir, model_dir = converted_weights_dir(tmp_path / "weights"), tmp_path / "models"
     save_weights_with_checksum(build_flow_i3d("random", seed=5), motion_adapted_path(weights_dir))
     motion_adapted_metrics_path(weights_dir).write_text(json.dumps({"eval_knn1_accuracy": 0.625}))
-    prepare_weights(weights_dir, model_dir)
+    weights_command("prepare", weights_dir, model_dir)
     registry = ModelRegistry(model_dir, "dynamic_feature_extractor")
     default = registry.resolve("default")
     [adapted] = [v for v in registry.versions() if v != default]
@@ -176,10 +178,14 @@ def test_set_up_registers_a_made_motion_adapted_as_a_version_beside_the_shipped_
         read_packed_metadata(MOTION_CURRICULUM_PATH)["eval_knn1_accuracy"]["object"]
     assert old["weights_source"] == "motion_adapted" and "motion_adapted" in old["tags"]
     assert old["metrics"]["eval_knn1_accuracy"] == 0.625 and old["extra"]["weights_sha256"] == adapted_sha256
+
+    assert f"registered as {adapted}" in weights_command("motion-adapted", weights_dir, model_dir)
+    assert sha256_of(motion_adapted_path(weights_dir)) == adapted_sha256  # not made again
     monkeypatch.setenv("DFE_MODEL_DIR", str(model_dir))
     assert register_flow_model("motion_curriculum", default_sha256, alias="default") == default
-    assert register_flow_model("motion_adapted", adapted_sha256) == adapted
     assert registry.aliases() == {"default": default} and len(registry.versions()) == 2
+    with pytest.raises(DFEError, match="set DFE_WEIGHTS_DIR instead of --weights_dir"):  # not silently elsewhere
+        motion_adapted(argparse.Namespace(weights_dir=str(tmp_path / "elsewhere"), force=False))
 
 
 def test_the_shipped_default_tells_apart_object_motions_random_init_confuses():

@@ -31,8 +31,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "(needs Debian's opencv-doc photographs; ~2.5 h on 2 cores, ~4 GB of cached clip "
                     "pass).")
     parser.add_argument("action", choices=ACTIONS)
-    parser.add_argument("--weights_dir", default=None, help="cache folder (default: DFE_WEIGHTS_DIR or assets/weights)")
-    parser.add_argument("--force", action="store_true", help="convert (prepare) or make (motion-adapted) again even if cached")
+    parser.add_argument("--weights_dir", default=None,
+                        help="prepare: where the converted Kinetics-400 weights are cached (default: "
+                             "DFE_WEIGHTS_DIR or assets/weights, where the flow weights made here are kept too)")
+    parser.add_argument("--force", action="store_true",
+                        help="convert (prepare) or make (motion-adapted) again even if cached")
     parser.add_argument("--held_out_objects", nargs="+", default=[], metavar="MOTION",
                         help="train-default: object motions no training clip has, to measure how the features "
                              "generalise to them (e.g. turn_cw turn_ccw); needs --output")
@@ -87,7 +90,7 @@ def prepare(args: argparse.Namespace) -> int:
     args.weights_dir = args.weights_dir or WEIGHTS_DIR
     path = convert_kinetics400_rgb(args.weights_dir, force=args.force)
     print(f"Kinetics-400 RGB weights: {path} (sha256 {sha256_of(path)[:16]}...)")
-    adapted_path = motion_adapted_path(args.weights_dir)
+    adapted_path = motion_adapted_path()  # where registering loads it from (DFE_WEIGHTS_DIR)
     if cache_is_valid(adapted_path):  # made by `weights motion-adapted`, or by set-up before it stopped making it
         print(f"motion_adapted (camera motion only): {adapted_path}, registered as "
               f"{register_flow_model('motion_adapted', sha256_of(adapted_path))}")
@@ -104,8 +107,11 @@ def motion_adapted(args: argparse.Namespace) -> int:
     from core.training.motion_adapted import prepare_motion_adapted
     from core.weights.kinetics import WEIGHTS_DIR
 
+    if args.weights_dir and Path(args.weights_dir).resolve() != WEIGHTS_DIR.resolve():
+        raise DFEError(f"motion-adapted makes its weights where the registry loads them from, {WEIGHTS_DIR}: "
+                       "set DFE_WEIGHTS_DIR instead of --weights_dir")
     with TqdmProgress("motion_adapted flow weights", "step") as progress:
-        path = prepare_motion_adapted(args.weights_dir or WEIGHTS_DIR, force=args.force, progress=progress)
+        path = prepare_motion_adapted(WEIGHTS_DIR, force=args.force, progress=progress)
     print(f"motion_adapted (camera motion only): {path}, registered as "
           f"{register_flow_model('motion_adapted', sha256_of(path))}")
     return 0
