@@ -11,8 +11,6 @@ from core.common.atomic import sha256_of
 from core.common.progress import TqdmProgress
 from core.errors import DFEError
 
-ACTIONS = ("prepare", "motion-adapted", "train-default")
-
 if TYPE_CHECKING:  # imported where used: it loads TensorFlow
     from core.training.motion_curriculum import CurriculumRecipe
 
@@ -30,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "make the shipped motion_curriculum weights again from the motion curriculum "
                     "(needs Debian's opencv-doc photographs; ~2.5 h on 2 cores, ~4 GB of cached clip "
                     "pass).")
-    parser.add_argument("action", choices=ACTIONS)
+    parser.add_argument("action", choices=list(ACTIONS))
     parser.add_argument("--weights_dir", default=None,
                         help="prepare: where the converted Kinetics-400 weights are cached (default: "
                              "DFE_WEIGHTS_DIR or assets/weights, where the flow weights made here are kept too)")
@@ -78,7 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"prepare": prepare, "motion-adapted": motion_adapted, "train-default": train_default}[args.action](args)
+    return ACTIONS[args.action](args)
 
 
 def prepare(args: argparse.Namespace) -> int:
@@ -175,3 +173,6 @@ def register_flow_model(weights: str, weights_sha256: str, alias: str | None = N
     if alias:
         registry.set_alias(alias, version)
     return version
+
+
+ACTIONS = {"prepare": prepare, "motion-adapted": motion_adapted, "train-default": train_default}
