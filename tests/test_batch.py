@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import ray
 
-from conftest import ROOT
+from conftest import ROOT, run_cli
 from core.common.atomic import sha256_of
 from core.common.process import descendant_pids
 from core.batch.records import LONG_VIDEO_S, BatchSpec
@@ -37,11 +37,6 @@ GOOD = ("a/clip.mp4", "b/clip.mp4", "pan.mkv")
 # Frames of the videos the tests kill workers on: a worker has a file of such a video open for ~2 s
 # (its flow is written while windows go through the model), so the killer cannot miss it.
 VICTIM_FRAMES = 50
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None):
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
 
 
 def make_videos(folder: Path) -> Path:

@@ -22,19 +22,13 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_cli
 from core.features.store import read_features_hdf5
 from core.cli.main import main
 from core.registry.versions import ModelRegistry
 
 SMALL_CONFIG = ("model:\n  weights: random\n  sequence_length: 9\n  stride: 8\n"
                 "inference:\n  precision: float32\nflow:\n  method: dis\n")
-
-
-def run_cli(*args: str):
-    """`python -m core ...` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.fixture(autouse=True)

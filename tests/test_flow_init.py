@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from conftest import ROOT, converted_weights_dir
+from conftest import converted_weights_dir, run_cli
 from core.common.atomic import sha256_of
 from core.features.config import ModelSection
 from core.flow.computer import OpticalFlowComputer
@@ -146,9 +143,7 @@ def test_knn_leave_one_out_accuracy():
 
 def weights_command(action: str, weights_dir: Path, model_dir: Path) -> str:
     """`python -m core weights ACTION` with these folders; returns its output (the run must succeed)."""
-    env = {**os.environ, "DFE_WEIGHTS_DIR": str(weights_dir), "DFE_MODEL_DIR": str(model_dir)}
-    done = subprocess.run([sys.executable, "-m", "core", "weights", action], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = run_cli("weights", action, env={"DFE_WEIGHTS_DIR": str(weights_dir), "DFE_MODEL_DIR": str(model_dir)})
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
