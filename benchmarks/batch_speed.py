@@ -16,7 +16,7 @@ speed is the same).
   steady    N / (last video finished - first video started), from the workers' clocks: the rate
             once the workers are up, which is what a long batch runs at
 
-Ray is started once (`ray.init(num_cpus=<CPUs>)`) before its rows, so its own start-up (~3 s) is in
+Ray is started once (`connect_ray(num_cpus=<CPUs>)`) before its rows, so its own start-up (~3 s) is in
 no figure; its actors start within each run, like the local processes. Rounds run every
 configuration in turn. Other work on the machine slows the runs down: the share of the CPUs busy
 just before the first round (3 s sample) is printed; the figures are clean only near 0.
@@ -33,6 +33,7 @@ from core.common.process import configure_process
 from core.batch.run import batch_spec, run_batch
 from core.batch.inputs import find_batch_inputs
 from core.batch.local import LocalEngine
+from core.batch.ray_engine import connect_ray
 from core.features.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
 from core.common.process import available_cpus
 from core.registry.versions import MODEL_NAME, ModelRegistry, RegistryError
@@ -126,8 +127,7 @@ def main(argv: list[str] | None = None) -> None:
             make_demo_video(tmp / "videos" / f"demo_{index:02d}.mp4", num_frames=args.frames, seed=index)
         models = model_dir(tmp)
         if "ray" in args.engines:
-            import ray
-            ray.init(num_cpus=available_cpus(), include_dashboard=False, log_to_driver=False)
+            connect_ray(num_cpus=available_cpus())
         busy_before = machine_busy_pct()
         runs: dict[str, list[dict]] = {key(*configuration): [] for configuration in configurations}
         for round_number in range(args.repeats):

@@ -26,6 +26,7 @@ from core.features.store import read_features_hdf5
 from core.batch.run import batch_spec, output_lock, run_batch
 from core.batch.inputs import find_batch_inputs, folder_name
 from core.batch.local import LocalEngine
+from core.batch.ray_engine import connect_ray
 from core.features.config import load_config
 from core.errors import DFEError
 from core.video.synthetic import make_demo_video, translating_frames
@@ -85,8 +86,8 @@ def local_run(videos, registry, tmp_path_factory):
 def ray_cluster():
     """A local Ray instance with 2 CPUs for this module's tests (its processes, the actors too, are
     descendants of this one); yields its address."""
-    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield context.address_info["gcs_address"]
+    connect_ray(num_cpus=2)
+    yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
 
@@ -133,11 +134,12 @@ class WorkerKiller:
     memory-mapped: the flow being written, then read back for the features. Each attempt is killed
     once, each folder at most `deaths[folder]` times. The worker is stopped (SIGSTOP) and checked
     again before the kill, so it is always killed in the middle of its attempt, never after it
-    committed. `killed[folder]` lists the killed process ids."""
+    committed. `killed[folder]` lists the killed process ids, `niceness[pid]` their niceness."""
 
     def __init__(self, out: Path, deaths: dict[str, int]) -> None:
         self.out, self.left = out, dict(deaths)
         self.killed: dict[str, list[int]] = {folder: [] for folder in deaths}
+        self.niceness: dict[int, int] = {}
         self.attempts_done: set[str] = set()
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -190,6 +192,7 @@ class WorkerKiller:
                 time.sleep(0.001)
             attempt = attempt_of(pid)  # frozen now: it cannot commit any more
             if attempt is not None and self.left[attempts[attempt]] > 0:
+                self.niceness[pid] = os.getpriority(os.PRIO_PROCESS, pid)
                 os.kill(pid, signal.SIGKILL)
                 self.attempts_done.add(Path(attempt).name)
                 self.left[attempts[attempt]] -= 1
@@ -336,6 +339,8 @@ def test_ray_engine_on_a_local_cluster_survives_a_killed_worker(ray_cluster, loc
     # the actor killed on pan.mkv was restarted by Ray, in a new process that did the video again
     assert len(killer.killed["pan.mkv"]) == 1, killer.killed
     assert int(manifest(out)["videos"]["pan.mkv"]["worker"].rsplit(":", 1)[1]) not in killer.killed["pan.mkv"]
+    # the actors ran at this process's priority, not Ray's default niceness 15 that starves them beside other work
+    assert list(killer.niceness.values()) == [os.getpriority(os.PRIO_PROCESS, 0)]
     ray_outputs = manifest(out)["videos"]
     local_outputs = manifest(local_run[1])["videos"]
     for key in GOOD:  # the same bytes as the local engine's

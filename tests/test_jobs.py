@@ -13,13 +13,15 @@ import pytest
 from core.common.process import child_pids
 from core.errors import DFEError
 from core.app.jobs import JobRunner, JobState, JobStore, fair_order, time_left
+from core.batch.ray_engine import connect_ray
 
 
 
 def counting(params, progress):
     for i in range(1, params["n"] + 1):
         progress(i, params["n"], "counting")
-    return {"sum": params["n"] * (params["n"] + 1) // 2, "pid": os.getpid()}
+    return {"sum": params["n"] * (params["n"] + 1) // 2, "pid": os.getpid(),
+            "niceness": os.getpriority(os.PRIO_PROCESS, 0)}
 
 
 def failing(params, progress):
@@ -339,11 +341,12 @@ def test_sigterm_interrupts_the_server_s_jobs_and_it_exits_within_the_grace_peri
 def test_jobs_run_on_ray_actors_when_the_setting_says_so(tmp_path, monkeypatch):
     import ray
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # the actors import this module's kinds
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    connect_ray(num_cpus=2)
     runner = JobRunner(tmp_path / "jobs", kinds, workers=2, ray_address="")
     try:
         done = runner.wait(runner.submit("count", {"n": 5}).id, timeout=120)
         assert done.status == "done" and done.result["sum"] == 15 and done.result["pid"] != os.getpid()
+        assert done.result["niceness"] == os.getpriority(os.PRIO_PROCESS, 0)  # not Ray's default 15
         long = runner.submit("write", {"gate": str(tmp_path / "never"), "target": str(tmp_path / "out.bin")})
         short = runner.wait(runner.submit("count", {"n": 2}).id, timeout=60)  # beside the long one
         assert short.status == "done" and runner.get(long.id).status == "running"

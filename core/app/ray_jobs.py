@@ -11,7 +11,6 @@ An actor that dies fails its job like a dead local worker; the runner then start
 
 from __future__ import annotations
 
-import logging
 import threading
 from concurrent.futures import Executor, Future
 from typing import Any, Callable
@@ -19,7 +18,7 @@ from typing import Any, Callable
 import ray
 
 from core.app.jobs import KindsFactory, load_job_kinds, run_job
-from core.batch.ray_engine import worker_env
+from core.batch.ray_engine import connect_ray, worker_env
 from core.errors import DFEError
 
 
@@ -37,9 +36,7 @@ class RayJobPool(Executor):
     """`workers` `JobActor`s on Ray at `address` (None: start or join Ray on this machine)."""
 
     def __init__(self, workers: int, factory: KindsFactory, args: tuple, address: str | None = None) -> None:
-        if not ray.is_initialized():
-            options = {"include_dashboard": False} if address is None else {}
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, **options)
+        connect_ray(address)
         actor_class = ray.remote(JobActor).options(num_cpus=1, runtime_env={"env_vars": worker_env()})
         self._actors = [actor_class.remote(factory, args) for _ in range(workers)]
         self._free = list(self._actors)

@@ -31,6 +31,27 @@ from core.batch.worker import BatchWorker
 FORWARDED_ENV = ("OPENCV_FFMPEG_LOGLEVEL", "TF_CPP_MIN_LOG_LEVEL", "DFE_WEIGHTS_DIR")
 
 
+def connect_ray(address: str | None = None, **options) -> bool:
+    """Join the Ray cluster at `address`, or start Ray on this machine when None (as `ray.init`
+    does: a cluster `ray start` made here, or `RAY_ADDRESS`, is joined instead). Nothing when this
+    process is connected already. Returns True if this call connected; `options` go to `ray.init`.
+
+    Ray runs its workers at niceness 15 unless told otherwise, so next to any other work on the
+    machine they get a sliver of the CPU (beside two busy processes on 2 cores, a batch actor took
+    ~140 s to import TensorFlow and build the model, against 5 s on an idle machine). A Ray started
+    here runs them at this process's priority, as the local engine's workers run; a cluster started
+    elsewhere keeps its own setting (start it with `RAY_worker_niceness=0 ray start ...`).
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_worker_niceness", "0")  # read by the raylet ray.init starts, if it starts one
+    local = {"include_dashboard": False} if address is None else {}
+    ray.init(address=address, **{"log_to_driver": False, "logging_level": logging.WARNING, **local, **options})
+    return True
+
+
 def worker_env() -> dict[str, str]:
     """The environment of the actors: this code on the path, and the driver's logging settings."""
     path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)
@@ -64,7 +85,7 @@ class RayEngine:
         """The result of every item, in the order they finish."""
         import ray
 
-        started_here = self._connect(ray)
+        started_here = connect_ray(self.address)
         actors = []
         try:
             workers, threads, gpus = self._plan(ray, len(items))
@@ -79,16 +100,6 @@ class RayEngine:
                 ray.kill(actor)
             if started_here:
                 ray.shutdown()
-
-    def _connect(self, ray) -> bool:
-        """Connect to the cluster (or start Ray here); returns True if this call did it."""
-        if ray.is_initialized():
-            return False
-        options = {"log_to_driver": False, "logging_level": logging.WARNING}
-        if self.address is None:
-            options["include_dashboard"] = False
-        ray.init(address=self.address, **options)
-        return True
 
     def _plan(self, ray, videos: int) -> tuple[int, int, float]:
         """(actors, CPUs per actor, GPUs per actor) for this cluster."""
