@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from itertools import islice
 
+import cv2
 import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from core.features.config import ExtractorConfig, InferenceSection, ModelSection
+from core.features.config import ExtractorConfig, FlowSection, InferenceSection, ModelSection
 from core.features.extractor import DynamicFeatureExtractor
 from core.features.sequences import make_windows
 from core.features.space import FeatureSpaceError
@@ -16,7 +18,11 @@ from core.features.store import FeatureSet
 from core.evaluation.metrics import (FeatureExtractorEvaluator, Perturbation, discriminability, fisher_ratio,
                           instance_discrimination, linear_probe_accuracy, perturb_frames,
                           temporal_consistency, write_report)
+from core.evaluation.reports import first_frames
+from core.features.similarity import unit_rows
 from core.training.motion_dataset import MOTIONS, render_clip, sample_clips
+from core.video.decode import I3D_FLOW_TRANSFORM, iter_frames
+from core.video.synthetic import make_demo_video
 
 
 def clusters(spread: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -86,3 +92,21 @@ def test_evaluator_report_on_motion_clips(tmp_path):
     with pytest.raises(FeatureSpaceError, match="window_mode"):
         evaluator.evaluate(features, labels, motions, videos=mixed)
     assert len(MOTIONS) == 10
+
+
+def test_stability_is_measured_on_the_view_the_reported_features_come_from(tmp_path):
+    """A folder's evaluation perturbs the first frames of its videos as extraction sees them (the
+    config's fps, I3D's short side 256 and centre crop 224), so its unperturbed reference is the
+    first window's stored features, not those of another scale."""
+    video = make_demo_video(tmp_path / "demo.mp4", num_frames=14, fps=30.0, size=(400, 300))
+    extractor = DynamicFeatureExtractor(config=ExtractorConfig(
+        model=ModelSection(weights="random", sequence_length=9), inference=InferenceSection(precision="float32"),
+        flow=FlowSection(fps=25.0)))
+    frames = first_frames(video, 10, extractor.config.flow.fps)
+    assert frames.shape == (10, 224, 224, 3)
+    extraction_frames = np.stack(list(islice(iter_frames(video, 25.0, I3D_FLOW_TRANSFORM), 10)))
+    grey = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+    assert np.abs(grey.astype(int) - extraction_frames).max() <= 1  # grey before or after the resize: rounding
+    stored = extractor.extract_video(video).features[0].reshape(-1)
+    reference = FeatureExtractorEvaluator(extractor, extractor.config.flow.method).clip_features(frames)
+    assert (unit_rows(reference[None]) @ unit_rows(stored[None]).T)[0, 0] > 0.9999  # 0.9983 at short side 224

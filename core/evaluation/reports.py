@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -17,12 +18,20 @@ from core.errors import DFEError
 from core.evaluation.metrics import (CONFUSION_MATRIX_FILE, PROJECTION_FILE, REPORT_FILE,
                                      FeatureExtractorEvaluator, write_report)
 from core.features.folders import Sequence, extract_folder
-from core.video.decode import FrameTransform, iter_frames
+from core.video.decode import I3D_FLOW_TRANSFORM, iter_frames
 
 
-def _first_frames(video: Path, count: int) -> np.ndarray:
+# Extraction's view of a video (I3D's short side 256, centre crop 224), in colour: the stability
+# perturbations (brightness, shift) act on the colour frames before flow.
+EXTRACTION_VIEW = replace(I3D_FLOW_TRANSFORM, gray=False)
+
+
+def first_frames(video: Path, count: int, fps: float | None) -> np.ndarray:
+    """The first `count` frames `[count, 224, 224, 3] uint8` RGB of `video` as extraction sees them
+    (resampled to `fps`, None: the video's rate), so that stability is measured on the view the
+    reported features come from."""
     frames = []
-    for frame in iter_frames(video, transform=FrameTransform(short_side=224, crop=224)):
+    for frame in iter_frames(video, fps, EXTRACTION_VIEW):
         frames.append(frame[..., ::-1])
         if len(frames) == count:
             break
@@ -50,7 +59,7 @@ def evaluate_folder(extractor, data_dir: str | os.PathLike, output_dir: str | os
         class_names = [s.name for s, _ in results]
         features = np.concatenate([f.features.reshape(len(f.features), -1) for _, f in results])
         labels = np.concatenate([np.full(len(f.features), i) for i, (_, f) in enumerate(results)])
-    clips = [_first_frames(s.path, extractor.config.model.sequence_length + 1)
+    clips = [first_frames(s.path, extractor.config.model.sequence_length + 1, extractor.config.flow.fps)
              for s, _ in results if s.is_video][:stability_clips]
     report = evaluator.evaluate(features, labels, class_names, clips_for_stability=clips,
                                 videos=[v for v in videos if len(v.features) >= 2])
