@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh requirements-test.txt
 scripts/install_debian_packages.sh
-# One process: the Ray engine's killed-worker test can hang on a loaded machine (README, Tests).
-exec .venv/bin/python -m pytest "$@"
+# Two processes (pytest-xdist): most slow tests wait on a server, a browser or a subprocess, so the
+# second fills that time on 2 cores. `scripts/test.sh -n 0` runs one; later arguments win.
+exec .venv/bin/python -m pytest -n 2 --dist worksteal "$@"
