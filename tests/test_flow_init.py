@@ -16,7 +16,7 @@ from core.common.atomic import sha256_of
 from core.features.config import ModelSection
 from core.flow.computer import OpticalFlowComputer
 from core.model.i3d import build_i3d
-from core.training.adaptation import adapt_batchnorm, train_motion_heads, train_upper_blocks
+from core.training.adaptation import adapt_batchnorm, redraw_upper_blocks, train_motion_heads, train_upper_blocks
 from core.weights.flow_stream import (FIRST_CONV, build_flow_i3d, cross_modal_arrays, motion_adapted_metrics_path,
                                       motion_adapted_path)
 from core.evaluation.metrics import knn_loo_accuracy
@@ -101,6 +101,32 @@ def test_upper_block_training_changes_only_the_upper_blocks():
                                   lower_before)
     assert not np.array_equal(model.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0],
                               upper_before)
+
+
+def test_redrawn_upper_blocks_start_from_a_seeded_random_init_with_statistics_of_their_input():
+    """The blocks after the boundary drawn again (one seed, one draw; the blocks before untouched),
+    then AdaBN on the first clips' activations only: Mixed_5b's first BatchNorm holds the mean over
+    batches of its 1x1 convolution's output statistics, computed here with numpy."""
+    conv, norm = "Mixed_5b_Branch_0_Conv3d_0a_1x1_conv", "Mixed_5b_Branch_0_Conv3d_0a_1x1_bn"
+    activations = np.random.default_rng(0).uniform(0, 1, (12, 2, 7, 7, 832)).astype(np.float32)
+    activations[8:] += 50.0  # past adabn_clips: must not reach the statistics
+    models = [build_flow_i3d("random", seed=1, size=None) for _ in range(2)]
+    lower_before = models[0].get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0].copy()
+    upper_before = models[0].get_layer(conv).get_weights()[0].copy()
+    for model in models:
+        redraw_upper_blocks(model, "MaxPool3d_5a_2x2", activations, seed=5, adabn_clips=8, batch_size=4)
+    np.testing.assert_array_equal(models[0].get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0],
+                                  lower_before)
+    kernel = models[0].get_layer(conv).get_weights()[0]
+    assert not np.array_equal(kernel, upper_before)
+    for name in (conv, "Mixed_5c_Branch_3_Conv3d_0b_1x1_conv"):
+        first, second = (model.get_layer(name).get_weights()[0] for model in models)
+        np.testing.assert_array_equal(second, first)
+    outputs = [activations[i:i + 4].reshape(-1, 832) @ kernel.reshape(832, -1) for i in (0, 4)]  # two batches
+    beta, moving_mean, moving_variance = models[0].get_layer(norm).get_weights()
+    np.testing.assert_array_equal(beta, 0.0)
+    np.testing.assert_allclose(moving_mean, np.mean([o.mean(0) for o in outputs], 0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(moving_variance, np.mean([o.var(0) for o in outputs], 0), rtol=1e-3)
 
 
 def test_the_layout_head_learns_targets_of_any_scale():

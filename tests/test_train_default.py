@@ -119,7 +119,8 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path):
     recipe = CurriculumRecipe(deeper_boundary="", deeper_epochs=0)  # one stage
     folder = ClipPassCache(tmp_path, recipe).folder
     for training_only in (dict(epochs=3), dict(object_weight=1.0), dict(object_targets="area_share"),
-                          dict(layout_weight=2.0), dict(deeper_boundary="Mixed_4e", deeper_epochs=4)):
+                          dict(layout_weight=2.0), dict(deeper_boundary="Mixed_4e", deeper_epochs=4),
+                          dict(fresh_upper=True)):
         assert ClipPassCache(tmp_path, replace(recipe, **training_only)).folder == folder, training_only
     for pass_field in (dict(clips=100), dict(seed=1), dict(flow_methods=("dis", "farneback")), dict(init="random"),
                        dict(held_out_objects=("turn_cw",)), dict(layout_grid=4)):

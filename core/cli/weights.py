@@ -65,6 +65,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--deeper_epochs", type=int, default=None,
                         help="train-default: the deeper stage's epochs (default: the recipe's, 4; 0 with "
                              "--deeper_boundary '')")
+    parser.add_argument("--fresh_upper", action=argparse.BooleanOptionalAction, default=None,
+                        help="train-default: the first stage's blocks start from a random initialisation "
+                             "instead of the init's (default: the recipe's, no)")
     parser.add_argument("--clips", type=int, default=None,
                         help="train-default: training clips (default: the recipe's, 2400)")
     parser.add_argument("--cache_dir", default=None, metavar="DIR",
@@ -143,7 +146,7 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
                                                   "layout_weight", "layout_camera_relative",
                                                   "boundary", "epochs", "deeper_boundary", "deeper_epochs",
-                                                  "clips")}
+                                                  "fresh_upper", "clips")}
     return replace(CurriculumRecipe(held_out_objects=tuple(args.held_out_objects)),
                    **{key: tuple(value) if isinstance(value, list) else value
                       for key, value in given.items() if value is not None})

@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from core.features.sequences import preprocess_flow
 from core.model.i3d import build_i3d, endpoint_model
+from core.weights.flow_stream import redraw_kernels
 from core.common.progress import ProgressCallback, no_progress
 
 
@@ -131,6 +132,18 @@ def activations_between(model: keras.Model, activations: np.ndarray, start_after
 def _upper_blocks(model: keras.Model, boundary: str) -> keras.Model:
     """A copy of `model`'s stages after `boundary` up to Features, with `model`'s weights."""
     return stages_between(model, boundary, "Features")
+
+
+def redraw_upper_blocks(model: keras.Model, boundary: str, activations: np.ndarray, seed: int,
+                        adabn_clips: int = 64, batch_size: int = 4) -> None:
+    """The stages of `model` after `boundary` drawn again as a random initialisation's (Glorot kernels
+    from `seed`, BatchNorm at Keras' defaults), then their BatchNorm statistics re-estimated (AdaBN)
+    on the first `adabn_clips` of `boundary`'s `activations` `[N, ...]`; in place."""
+    upper = build_i3d(channels=int(model.input.shape[-1]), final_endpoint="Features", start_after=boundary)
+    redraw_kernels(upper, seed)
+    count = min(adabn_clips, len(activations))
+    adapt_batchnorm(upper, (activations[i:min(i + batch_size, count)] for i in range(0, count, batch_size)))
+    _copy_back(upper, model)
 
 
 def _copy_back(upper: keras.Model, model: keras.Model) -> None:

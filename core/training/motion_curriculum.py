@@ -36,7 +36,7 @@ from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.model.endpoints import ENDPOINT_ORDER, resolve_endpoint
 from core.training.adaptation import (EpochProgress, activations_between, cache_activations, counted,
-                                      train_motion_heads)
+                                      redraw_upper_blocks, train_motion_heads)
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow)
@@ -66,8 +66,10 @@ class CurriculumRecipe:
     "area_share": `CurriculumClip.object_shares`) and, if `layout_grid`, a layout head (see
     `core.training.flow_layout`; on `camera_relative` flow if `layout_camera_relative`) weighted
     `layout_weight`. With a `deeper_boundary` (an endpoint before `boundary`), a second stage then
-    trains the blocks after it for `deeper_epochs`, with fresh heads and the same losses. Objects are
-    drawn as `CurriculumSampler` says of the fields of the same names."""
+    trains the blocks after it for `deeper_epochs`, with fresh heads and the same losses. With
+    `fresh_upper`, the blocks the first stage trains start from a random initialisation
+    (`redraw_upper_blocks`) instead of `init`'s. Objects are drawn as `CurriculumSampler` says of the
+    fields of the same names."""
 
     clips: int = 2400
     seed: int = 11
@@ -89,6 +91,7 @@ class CurriculumRecipe:
     layout_camera_relative: bool = True
     deeper_boundary: str = "Mixed_4e"  # "": one stage; else the second stage trains the blocks after this endpoint
     deeper_epochs: int = 4
+    fresh_upper: bool = False  # the first stage's blocks start from a random initialisation (seed), not init's
 
     @property
     def pass_boundary(self) -> str:
@@ -211,6 +214,8 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
               for boundary, _ in recipe.stages}
     history: dict[str, list[float]] = {}
     done = len(clips)
+    if recipe.fresh_upper:
+        redraw_upper_blocks(model, recipe.boundary, inputs[recipe.boundary], recipe.seed)
     for boundary, epochs in recipe.stages:
         stage = train_stage(model, inputs[boundary], clips, recipe, boundary, epochs, passed.get("layouts"),
                             callbacks=[EpochProgress(progress, total, done=done)])
