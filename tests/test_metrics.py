@@ -18,7 +18,7 @@ from core.features.store import FeatureSet
 from core.evaluation.metrics import (FeatureExtractorEvaluator, Perturbation, cosine_to, discriminability, fisher_ratio,
                           instance_discrimination, linear_probe_accuracy, perturb_frames,
                           temporal_consistency, write_report)
-from core.evaluation.reports import first_frames
+from core.evaluation.reports import StoredReport, first_frames
 from core.training.motion_dataset import MOTIONS, render_clip, sample_clips
 from core.video.decode import I3D_FLOW_TRANSFORM, iter_frames
 from core.video.synthetic import make_demo_video
@@ -39,6 +39,24 @@ def test_discriminability_separates_tight_from_loose_clusters():
     assert set(tight) == {"knn1_accuracy", "knn5_accuracy", "silhouette", "fisher_ratio",
                           "linear_probe_accuracy"}
     assert linear_probe_accuracy(*clusters(0.3), folds=3) == 1.0
+
+
+def test_five_nn_accuracy_is_left_out_where_no_window_can_win_the_vote_for_its_own_class(tmp_path):
+    """2 windows per class (the Evaluate page's default set): a window's 5 nearest hold at most one
+    of its class, so a 5-NN score would be the tie-break's; the report says why it is missing."""
+    features, labels = clusters(0.3)
+    for per_class, kept in ((2, False), (3, True)):
+        rows = np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in range(3)])
+        assert ("knn5_accuracy" in discriminability(features[rows], labels[rows])) is kept, per_class
+    rows = np.concatenate([np.flatnonzero(labels == c)[:2] for c in range(3)])
+    extractor = DynamicFeatureExtractor(config=ExtractorConfig(model=ModelSection(weights="random")))
+    report = FeatureExtractorEvaluator(extractor).evaluate(features[rows], labels[rows], ["a", "b", "c"])
+    assert report["discriminability"]["knn1_accuracy"] == 1.0
+    assert report["notes"] == ["5-NN accuracy left out: the smallest class has 2 window(s), and a 5-NN vote "
+                               "needs 3 or more of every class to be won by a window's own class"]
+    write_report(report, tmp_path / "two", features[rows], labels[rows])
+    assert StoredReport("two / run", tmp_path / "two" / "report.json", report).summary() == (
+        "6 windows, 3 classes; " + report["notes"][0])
 
 
 def test_temporal_consistency_and_instance_discrimination():

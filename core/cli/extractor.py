@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{'stability ' + key:>22}: {value:.3f}")
     if report.get("instance_discrimination") is not None:
         print(f"{'instance discrimination':>22}: {report['instance_discrimination']:.3f}")
+    for note in report.get("notes", []):
+        print(f"note: {note}")
     print(f"report: {report_path} (+ confusion_matrix.png, projection.png)")
     return 0
 

@@ -5,7 +5,8 @@ Metrics (features `[N, D]`, labels `[N]`):
 - temporal consistency: mean cosine similarity of consecutive windows within a video;
 - stability: cosine similarity of a clip's features to those of the same clip perturbed (flow noise,
   a brightness change before flow, a shift of a few pixels), each reported separately;
-- discriminability: leave-one-out k-NN accuracy (k = 1, 5, cosine), silhouette score (cosine),
+- discriminability: leave-one-out k-NN accuracy (k = 1, and 5 where every class has 3 or more
+  clips; cosine), silhouette score (cosine),
   Fisher ratio (trace of between-class over within-class scatter), cross-validated linear-probe
   accuracy (logistic regression), and without labels, instance discrimination (is a window's nearest
   neighbour, among windows that do not overlap it, from the same video?).
@@ -113,14 +114,36 @@ def instance_discrimination(features: Sequence[np.ndarray], starts: Sequence[np.
     return float(np.mean(video[nearest][counted] == video[counted]))
 
 
+def smallest_class(labels: np.ndarray) -> int:
+    """How many clips the least represented label has."""
+    return int(np.unique(np.asarray(labels), return_counts=True)[1].min())
+
+
+def knn_vote_is_winnable(labels: np.ndarray, k: int) -> bool:
+    """Whether every clip's own label can win its leave-one-out k-NN vote outright: a clip of the
+    smallest class can have all k neighbours of its label, or at least two against one each of the
+    others. Otherwise (e.g. 5-NN with 2 clips per class) only a tie-break can make it right."""
+    return smallest_class(labels) - 1 >= min(k, 2)
+
+
 def discriminability(features: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """k-NN (1, 5), silhouette, Fisher ratio and linear-probe accuracy of labelled features."""
+    """k-NN (1, 5), silhouette, Fisher ratio and linear-probe accuracy of labelled features;
+    `knn5_accuracy` only where a 5-NN vote is winnable (`knn_vote_is_winnable`: 3 or more clips of
+    every class), since below that it measures the tie-break, not the features."""
     labels = np.asarray(labels)
-    return {"knn1_accuracy": knn_loo_accuracy(features, labels, 1),
-            "knn5_accuracy": knn_loo_accuracy(features, labels, 5),
-            "silhouette": float(silhouette_score(unit_rows(features), labels, metric="cosine")),
+    knn = {f"knn{k}_accuracy": knn_loo_accuracy(features, labels, k)
+           for k in (1, 5) if k == 1 or knn_vote_is_winnable(labels, k)}
+    return {**knn, "silhouette": float(silhouette_score(unit_rows(features), labels, metric="cosine")),
             "fisher_ratio": fisher_ratio(features, labels),
             "linear_probe_accuracy": linear_probe_accuracy(features, labels)}
+
+
+def discriminability_notes(labels: np.ndarray) -> list[str]:
+    """What `discriminability` leaves out for these labels, and why (for a report's reader)."""
+    if knn_vote_is_winnable(labels, 5):
+        return []
+    return [f"5-NN accuracy left out: the smallest class has {smallest_class(labels)} window(s), and a 5-NN "
+            "vote needs 3 or more of every class to be won by a window's own class"]
 
 
 def cosine_to(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -194,6 +217,9 @@ class FeatureExtractorEvaluator:
                                   "confusion_matrix": confusion_matrix(
                                       labels, knn_loo_predictions(features, labels, 1),
                                       labels=range(len(class_names))).tolist()}
+        notes = discriminability_notes(labels)
+        if notes:
+            report["notes"] = notes
         if len(clips_for_stability):
             report["stability"] = self.stability(clips_for_stability)
         if len(videos):

@@ -85,10 +85,10 @@ class StoredReport(NamedTuple):
         return self.path.parent / PROJECTION_FILE
 
     def summary(self) -> str:
-        """One line: how many windows and classes, and the inputs that failed (if any)."""
-        failed = self.report.get("failed")
-        return (f"{self.report['clips']} windows, {len(self.report['classes'])} classes"
-                + (f"; inputs that failed: {', '.join(failed)}" if failed else ""))
+        """One line: how many windows and classes, the inputs that failed and the report's notes (if any)."""
+        failed, notes = self.report.get("failed"), self.report.get("notes", [])
+        return "; ".join([f"{self.report['clips']} windows, {len(self.report['classes'])} classes",
+                          *([f"inputs that failed: {', '.join(failed)}"] if failed else []), *notes])
 
 
 def find_reports(evaluations_dir: str | os.PathLike) -> tuple[list[StoredReport], list[tuple[str, str]]]:
