@@ -77,7 +77,8 @@ def main() -> None:
             runs.append((f"{name} + fine-tuned on TRAIN", tuned))
         for name, model in runs:
             results[name] = score(model, tmp / "eval", tmp / f"features_{len(results)}")
-            rows.append([name, *(f"{results[name][m]:.3f}" if m in results[name] else "n/a" for m in METRICS), f"{time.perf_counter() - start:.0f}"])
+            cells = (f"{results[name][m]:.3f}" if m in results[name] else "n/a" for m in METRICS)
+            rows.append([name, *cells, f"{time.perf_counter() - start:.0f}"])
     print(f"motion dataset: {len(MOTIONS)} classes; TRAIN {args.train_scenes} scenes, EVAL {args.eval_scenes} "
           "other scenes; 33-frame clips, 16-frame windows (stride 8), DIS flow")
     print_table(["flow-stream weights", "1-NN", "5-NN", "silhouette", "Fisher", "linear probe", "elapsed s"], rows)

@@ -15,10 +15,10 @@ from core.features.extractor import DynamicFeatureExtractor
 from core.features.sequences import make_windows
 from core.features.space import FeatureSpaceError
 from core.features.store import FeatureSet
-from core.evaluation.metrics import (FeatureExtractorEvaluator, Perturbation, cosine_to, discriminability, fisher_ratio,
-                          instance_discrimination, linear_probe_accuracy, perturb_frames,
-                          temporal_consistency, write_report)
-from core.evaluation.reports import StoredReport, first_frames
+from core.evaluation.metrics import (EvaluationError, FeatureExtractorEvaluator, Perturbation, cosine_to,
+                                     discriminability, fisher_ratio, instance_discrimination, linear_probe_accuracy,
+                                     perturb_frames, temporal_consistency, write_report)
+from core.evaluation.reports import StoredReport, evaluate_folder, first_frames
 from core.training.motion_dataset import MOTIONS, render_clip, sample_clips
 from core.video.decode import I3D_FLOW_TRANSFORM, iter_frames
 from core.video.synthetic import make_demo_video
@@ -57,6 +57,37 @@ def test_five_nn_accuracy_is_left_out_where_no_window_can_win_the_vote_for_its_o
     write_report(report, tmp_path / "two", features[rows], labels[rows])
     assert StoredReport("two / run", tmp_path / "two" / "report.json", report).summary() == (
         "6 windows, 3 classes; " + report["notes"][0])
+
+
+def test_too_few_windows_or_classes_for_discriminability_is_a_clear_error():
+    """A class with one window has nothing to be found among (and no silhouette): named, not sklearn's error."""
+    features, labels = clusters(0.3)
+    evaluator = FeatureExtractorEvaluator(DynamicFeatureExtractor(config=ExtractorConfig(
+        model=ModelSection(weights="random"))))
+    rows = np.concatenate([np.flatnonzero(labels == 0)[:3], np.flatnonzero(labels == 1)[:1],
+                           np.flatnonzero(labels == 2)[:1]])
+    with pytest.raises(EvaluationError, match=r"one window only: b, c\. Add clips"):
+        evaluator.evaluate(features[rows], labels[rows], ["a", "b", "c"])
+    with pytest.raises(EvaluationError, match=r"needs 2 or more, got 1 \(a\)"):
+        evaluator.evaluate(features[:10], labels[:10], ["a", "b", "c"])
+
+
+def test_an_unlabelled_folder_is_told_apart_by_its_inputs_of_two_or_more_windows(tmp_path):
+    """Without class folders each input is a class: one-window inputs are left out of discriminability
+    (kept for the rest), and fewer than two inputs left is an error before any report is written."""
+    data = tmp_path / "videos"
+    for name, frames in (("long_a", 19), ("long_b", 19), ("short", 10)):
+        make_demo_video(data / f"{name}.mp4", num_frames=frames, fps=25.0, size=(240, 224), seed=len(name))
+    extractor = DynamicFeatureExtractor(config=ExtractorConfig(
+        model=ModelSection(weights="random", sequence_length=9, stride=9),
+        inference=InferenceSection(precision="float32")))
+    report = json.loads(evaluate_folder(extractor, data, tmp_path / "eval", stability_clips=0).read_text())
+    assert (report["classes"], report["clips"]) == (["long_a", "long_b"], 4)
+    assert report["failed"] == {} and report["notes"]  # 2 windows per class: no 5-NN
+    (data / "long_b.mp4").unlink()
+    with pytest.raises(EvaluationError, match="2 or more inputs of 2 or more windows each, got 1"):
+        evaluate_folder(extractor, data, tmp_path / "again", stability_clips=0)
+    assert not (tmp_path / "again" / "report.json").exists()
 
 
 def test_temporal_consistency_and_instance_discrimination():

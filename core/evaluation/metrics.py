@@ -138,6 +138,22 @@ def discriminability(features: np.ndarray, labels: np.ndarray) -> dict[str, floa
             "linear_probe_accuracy": linear_probe_accuracy(features, labels)}
 
 
+def require_discriminable(labels: np.ndarray, class_names: Sequence[str]) -> None:
+    """Raise `EvaluationError` unless there are 2 or more classes and each has 2 or more windows:
+    leave-one-out k-NN can find a window's class only among its other windows, and the silhouette is
+    undefined otherwise. `labels` `[N]` index `class_names`."""
+    counts = np.bincount(np.asarray(labels), minlength=len(class_names))
+    present = np.flatnonzero(counts)
+    if len(present) < 2:
+        raise EvaluationError(f"discriminability compares classes: it needs 2 or more, got {len(present)} "
+                              f"({', '.join(class_names[i] for i in present) or 'none'})")
+    alone = [class_names[i] for i in present if counts[i] == 1]
+    if alone:
+        raise EvaluationError(f"discriminability needs 2 or more windows of every class (a window's class is "
+                              f"looked for among the others); one window only: {', '.join(alone)}. Add clips of "
+                              "those classes, or longer ones")
+
+
 def discriminability_notes(labels: np.ndarray) -> list[str]:
     """What `discriminability` leaves out for these labels, and why (for a report's reader)."""
     if knn_vote_is_winnable(labels, 5):
@@ -212,6 +228,7 @@ class FeatureExtractorEvaluator:
         temporal consistency and instance discrimination."""
         require_one_space(videos)
         labels = np.asarray(labels)
+        require_discriminable(labels, class_names)
         report: dict[str, Any] = {"clips": len(features), "classes": list(class_names),
                                   "discriminability": discriminability(features, labels),
                                   "confusion_matrix": confusion_matrix(

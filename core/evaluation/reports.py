@@ -15,7 +15,7 @@ import numpy as np
 
 from core.common.progress import ProgressCallback, no_progress
 from core.errors import DFEError
-from core.evaluation.metrics import (CONFUSION_MATRIX_FILE, PROJECTION_FILE, REPORT_FILE,
+from core.evaluation.metrics import (CONFUSION_MATRIX_FILE, PROJECTION_FILE, REPORT_FILE, EvaluationError,
                                      FeatureExtractorEvaluator, write_report)
 from core.features.folders import Sequence, extract_folder
 from core.video.decode import I3D_FLOW_TRANSFORM, iter_frames
@@ -44,7 +44,9 @@ def evaluate_folder(extractor, data_dir: str | os.PathLike, output_dir: str | os
     """The evaluation report of `FeatureExtractorEvaluator` for a folder, written with its plots.
 
     Labelled folders: discriminability of the windows (labels from folders), stability on a few
-    videos; every folder: temporal consistency and instance discrimination of the inputs."""
+    videos; unlabelled ones: discriminability of the inputs of 2 or more windows, each its own class;
+    every folder: temporal consistency and instance discrimination of the inputs. Too few classes or
+    windows to measure discriminability is an `EvaluationError`, raised before the report is written."""
     results, failed = extract_folder(extractor, data_dir, Path(output_dir) / "features", progress_for)
     if not results:
         raise DFEError(f"no input of {data_dir} could be used: {failed[0][1] if failed else ''}")
@@ -55,10 +57,14 @@ def evaluate_folder(extractor, data_dir: str | os.PathLike, output_dir: str | os
     if len(class_names) >= 2:
         features = np.concatenate([f.features.reshape(len(f.features), -1) for _, f in labelled])
         labels = np.concatenate([np.full(len(f.features), class_names.index(s.label)) for s, f in labelled])
-    else:  # unlabelled: one "class" per input, so the report still shows how separable they are
-        class_names = [s.name for s, _ in results]
-        features = np.concatenate([f.features.reshape(len(f.features), -1) for _, f in results])
-        labels = np.concatenate([np.full(len(f.features), i) for i, (_, f) in enumerate(results)])
+    else:  # unlabelled: one "class" per input of 2 or more windows, so the report shows how separable they are
+        classes = [(s, f) for s, f in results if len(f.features) >= 2]
+        if len(classes) < 2:
+            raise EvaluationError(f"{data_dir} has no class folders, so its inputs are told apart from each other: "
+                                  f"that needs 2 or more inputs of 2 or more windows each, got {len(classes)}")
+        class_names = [s.name for s, _ in classes]
+        features = np.concatenate([f.features.reshape(len(f.features), -1) for _, f in classes])
+        labels = np.concatenate([np.full(len(f.features), i) for i, (_, f) in enumerate(classes)])
     clips = [first_frames(s.path, extractor.config.model.sequence_length + 1, extractor.config.flow.fps)
              for s, _ in results if s.is_video][:stability_clips]
     report = evaluator.evaluate(features, labels, class_names, clips_for_stability=clips,

@@ -30,7 +30,8 @@ if source in GENERATED:
     choices = DATASET_MOTIONS[kind]
     motions = st.multiselect("Motions (one class each)", choices, default=list(choices))
     scenes_column, frames_column = st.columns(2)
-    scenes = scenes_column.number_input("Scenes per motion", min_value=1, max_value=8, value=2)
+    scenes = scenes_column.number_input("Scenes per motion", min_value=2, max_value=8, value=2,
+                                        help="leave-one-out: a clip's motion is looked for in the other scenes")
     frames = frames_column.number_input("Frames per clip", min_value=10, max_value=65, value=17)
     if len(motions) < 2:
         st.warning("Choose at least two motions.")
