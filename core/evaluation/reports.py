@@ -55,16 +55,16 @@ def evaluate_folder(extractor, data_dir: str | os.PathLike, output_dir: str | os
     labelled = [(s, f) for s, f in results if s.label is not None]
     class_names = sorted({s.label for s, _ in labelled})
     if len(class_names) >= 2:
-        features = np.concatenate([f.features.reshape(len(f.features), -1) for _, f in labelled])
-        labels = np.concatenate([np.full(len(f.features), class_names.index(s.label)) for s, f in labelled])
+        members = [(class_names.index(s.label), f) for s, f in labelled]  # (class index, its input's features)
     else:  # unlabelled: one "class" per input of 2 or more windows, so the report shows how separable they are
         classes = [(s, f) for s, f in results if len(f.features) >= 2]
         if len(classes) < 2:
             raise EvaluationError(f"{data_dir} has no class folders, so its inputs are told apart from each other: "
                                   f"that needs 2 or more inputs of 2 or more windows each, got {len(classes)}")
         class_names = [s.name for s, _ in classes]
-        features = np.concatenate([f.features.reshape(len(f.features), -1) for _, f in classes])
-        labels = np.concatenate([np.full(len(f.features), i) for i, (_, f) in enumerate(classes)])
+        members = [(index, f) for index, (_, f) in enumerate(classes)]
+    features = np.concatenate([f.features.reshape(len(f.features), -1) for _, f in members])
+    labels = np.concatenate([np.full(len(f.features), index) for index, f in members])
     clips = [first_frames(s.path, extractor.config.model.sequence_length + 1, extractor.config.flow.fps)
              for s, _ in results if s.is_video][:stability_clips]
     report = evaluator.evaluate(features, labels, class_names, clips_for_stability=clips,
