@@ -19,8 +19,8 @@ import numpy as np
 from benchmarks.common import argument_parser, packed_row, print_table, write_json
 from core.common.process import configure_process
 from core.flow.computer import OpticalFlowComputer
-from core.training.motion_adapted import (adabn_on_clips, adapt_to_motion, motion_knn_scores, motion_splits,
-                                          preprocessed_clips)
+from core.training.adaptation import adabn_on_clips
+from core.training.motion_adapted import adapt_to_motion, motion_knn_scores, motion_splits, preprocessed_clips
 from core.weights.flow_stream import build_flow_i3d
 
 SOURCES = ("random", "cross_modal_kinetics", "cross_modal_kinetics_xy")

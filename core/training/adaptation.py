@@ -63,6 +63,14 @@ def adapt_batchnorm(model: keras.Model, clip_batches: Iterable[np.ndarray],
     return count
 
 
+def adabn_on_clips(model: keras.Model, clips: np.ndarray, count: int = 64, batch_size: int = 4,
+                   shuffled: bool = True) -> int:
+    """AdaBN on `count` of `clips` `[N, ...]` in batches: drawn in a fixed shuffled order, or the
+    first `count` in order if not `shuffled`. Returns the batches used."""
+    order = np.random.default_rng(0).permutation(len(clips))[:count] if shuffled else np.arange(min(count, len(clips)))
+    return adapt_batchnorm(model, (clips[order[i:i + batch_size]] for i in range(0, len(order), batch_size)))
+
+
 def stack_preprocessed(flows: Iterable[np.ndarray], total: int,
                        progress: ProgressCallback = no_progress) -> np.ndarray:
     """Pixel flows `[T, H, W, 2]` I3D-preprocessed and stacked: `[N, T, 224, 224, 2] float32` in [-1, 1]."""
@@ -141,8 +149,7 @@ def redraw_upper_blocks(model: keras.Model, boundary: str, activations: np.ndarr
     on the first `adabn_clips` of `boundary`'s `activations` `[N, ...]`; in place."""
     upper = build_i3d(channels=int(model.input.shape[-1]), final_endpoint="Features", start_after=boundary)
     redraw_kernels(upper, seed)
-    count = min(adabn_clips, len(activations))
-    adapt_batchnorm(upper, (activations[i:min(i + batch_size, count)] for i in range(0, count, batch_size)))
+    adabn_on_clips(upper, activations, count=adabn_clips, batch_size=batch_size, shuffled=False)
     _copy_back(upper, model)
 
 

@@ -20,7 +20,7 @@ from core.common.atomic import write_json_atomic
 from core.common.progress import ProgressCallback, no_progress, shifted
 from core.evaluation.metrics import knn_loo_accuracy
 from core.flow.computer import OpticalFlowComputer
-from core.training.adaptation import (EpochProgress, adapt_batchnorm, cache_activations, clip_features, counted,
+from core.training.adaptation import (EpochProgress, adabn_on_clips, cache_activations, clip_features, counted,
                                       stack_preprocessed, train_upper_blocks)
 from core.training.motion_dataset import MOTIONS, MotionClip, iter_clip_flows, sample_clips
 from core.weights.flow_stream import build_flow_i3d, motion_adapted_metrics_path, motion_adapted_path
@@ -49,12 +49,6 @@ def motion_knn_scores(model: keras.Model, clips: np.ndarray, labels: np.ndarray,
     progress counts clips."""
     features = clip_features(model, clips, progress=progress)
     return {k: knn_loo_accuracy(features, labels, k) for k in (1, 5)}
-
-
-def adabn_on_clips(model: keras.Model, clips: np.ndarray, count: int = 64, batch_size: int = 4) -> int:
-    """AdaBN on `count` clips drawn in a fixed shuffled order, in batches; returns the batches used."""
-    order = np.random.default_rng(0).permutation(len(clips))[:count]
-    return adapt_batchnorm(model, (clips[order[i:i + batch_size]] for i in range(0, len(order), batch_size)))
 
 
 def adapt_to_motion(model: keras.Model, train: np.ndarray, labels: np.ndarray, epochs: int = ADAPTATION_EPOCHS,

@@ -35,13 +35,12 @@ from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.model.endpoints import ENDPOINT_ORDER, resolve_endpoint
-from core.training.adaptation import (EpochProgress, activations_between, cache_activations, counted,
-                                      redraw_upper_blocks, train_motion_heads)
+from core.training.adaptation import (EpochProgress, adabn_on_clips, activations_between, cache_activations,
+                                      counted, redraw_upper_blocks, train_motion_heads)
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow)
 from core.training.flow_layout import camera_relative, flow_layout
-from core.training.motion_adapted import adabn_on_clips
 from core.training.motion_dataset import MOTIONS
 from core.training.motion_families import (PANS, TRANSLATIONS, family_features, family_scores, family_sets,
                                           preprocess_sets, scores_by_label)
