@@ -16,7 +16,9 @@ from core.common.atomic import sha256_of
 from core.features.config import ModelSection
 from core.flow.computer import OpticalFlowComputer
 from core.model.i3d import build_i3d
-from core.training.adaptation import adapt_batchnorm, redraw_upper_blocks, train_motion_heads, train_upper_blocks
+from core.training.adaptation import (adapt_batchnorm, redraw_upper_blocks, stages_between, train_motion_heads,
+                                      train_upper_blocks)
+from core.training.contrastive import motion_label_vectors, overlap_contrastive_loss
 from core.weights.flow_stream import (FIRST_CONV, build_flow_i3d, cross_modal_arrays, motion_adapted_metrics_path,
                                       motion_adapted_path)
 from core.evaluation.metrics import knn_loo_accuracy
@@ -143,6 +145,45 @@ def test_the_layout_head_learns_targets_of_any_scale():
     no_layout = train_motion_heads(model, activations, np.arange(16) % 2, np.zeros((16, 3)), boundary="Mixed_5b",
                                    epochs=1)
     assert "layout_loss" not in no_layout
+
+
+def test_the_contrastive_loss_pulls_each_clip_towards_the_clips_sharing_its_motion():
+    """The loss against a loop over anchors written from its definition: the softmax over the other
+    clips of cosine / temperature, against their label overlaps (sum of minima / sum of maxima)
+    normalised per anchor; an anchor sharing nothing adds 0."""
+    labels = motion_label_vectors(np.array([0, 0, 1, 2]), np.array([[1, 0], [1, 0], [0, 1], [0, 0]]), 3)
+    np.testing.assert_array_equal(labels[1], [1, 0, 0, 1, 0])  # camera one-hot, then the object targets
+    labels[3] = [0, 0, 0, 0, 0.5]  # shares the second object motion with clip 2, by half: overlap 1/4
+    embeddings = keras.ops.normalize(np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)).numpy()
+    expected = []
+    for anchor in range(4):
+        others = [j for j in range(4) if j != anchor]
+        logits = np.array([embeddings[anchor] @ embeddings[j] / 0.1 for j in others])
+        log_softmax = logits - np.log(np.exp(logits).sum())
+        overlaps = np.array([np.minimum(labels[anchor], labels[j]).sum() / np.maximum(labels[anchor], labels[j]).sum()
+                             for j in others])
+        expected.append(-(overlaps / overlaps.sum() * log_softmax).sum() if overlaps.sum() else 0.0)
+    assert expected[3] != 0.0 and expected[0] != 0.0
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(overlap_contrastive_loss(0.1)(labels, embeddings)), expected,
+                               rtol=1e-5)
+    lone = labels.copy()
+    lone[3] = 0.0
+    assert keras.ops.convert_to_numpy(overlap_contrastive_loss(0.1)(lone, embeddings))[3] == 0.0
+
+
+def test_the_contrastive_head_trains_the_features_themselves():
+    """With a contrastive weight, the Features (unit length) are trained to put clips of shared labels
+    nearest: the loss falls, and leave-one-out 1-NN of the Features by label rises from chance."""
+    model = build_flow_i3d("random", seed=1, size=None)
+    activations = np.random.default_rng(0).uniform(0, 1, (16, 2, 7, 7, 832)).astype(np.float32)
+    camera = np.arange(16) % 4
+    def features():
+        return np.asarray(stages_between(model, "Mixed_5b", "Features")(activations, training=False))
+    assert knn_loo_accuracy(features(), camera, 1) <= 0.5
+    history = train_motion_heads(model, activations, camera, np.zeros((16, 1)), boundary="Mixed_5b", epochs=8,
+                                 batch_size=16, contrastive_weight=1.0)
+    assert np.mean(history["embedding_loss"][-3:]) < 0.7 * history["embedding_loss"][0], history["embedding_loss"]
+    assert knn_loo_accuracy(features(), camera, 1) == 1.0
 
 
 def test_motion_clips_move_the_way_their_label_says():

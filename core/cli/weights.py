@@ -68,6 +68,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fresh_upper", action=argparse.BooleanOptionalAction, default=None,
                         help="train-default: the first stage's blocks start from a random initialisation "
                              "instead of the init's (default: the recipe's, no)")
+    parser.add_argument("--contrastive_weight", type=float, default=None,
+                        help="train-default: add a contrastive loss on the Features over each clip's camera and "
+                             "object motions, this weight (core.training.contrastive; default: the recipe's, 0)")
     parser.add_argument("--clips", type=int, default=None,
                         help="train-default: training clips (default: the recipe's, 2400)")
     parser.add_argument("--cache_dir", default=None, metavar="DIR",
@@ -146,7 +149,7 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
                                                   "layout_weight", "layout_camera_relative",
                                                   "boundary", "epochs", "deeper_boundary", "deeper_epochs",
-                                                  "fresh_upper", "clips")}
+                                                  "fresh_upper", "contrastive_weight", "clips")}
     return replace(CurriculumRecipe(held_out_objects=tuple(args.held_out_objects)),
                    **{key: tuple(value) if isinstance(value, list) else value
                       for key, value in given.items() if value is not None})

@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from core.features.sequences import preprocess_flow
 from core.model.i3d import build_i3d, endpoint_model
+from core.training.contrastive import motion_label_vectors, overlap_contrastive_loss
 from core.weights.flow_stream import redraw_kernels
 from core.common.progress import ProgressCallback, no_progress
 
@@ -191,14 +192,17 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
                        object_labels: np.ndarray, boundary: str = "MaxPool3d_5a_2x2", epochs: int = 12,
                        batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0, object_weight: float = 1.0,
                        layout_targets: np.ndarray | None = None, layout_weight: float = 1.0,
+                       contrastive_weight: float = 0.0,
                        callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
     """Multi-task training of the stages after `boundary` on cached activations: heads on Features,
     `camera` (softmax over camera motions, integer `camera_labels` `[N]`), `objects` (sigmoid,
     `object_labels` `[N, K]` in [0, 1]: which object motions the clip shows, multi-hot or as shares)
     and, given `layout_targets` `[N, D]` (e.g. `core.training.flow_layout`), `layout` (linear,
-    mean squared error on the targets standardised per column). Losses are weighted 1,
-    `object_weight`, `layout_weight`. The trained stages are copied back into `model`; returns the
-    history (`camera_accuracy`, ...)."""
+    mean squared error on the targets standardised per column). With a `contrastive_weight`, the
+    unit-length Features themselves (`embedding`) get `core.training.contrastive`'s loss over each
+    clip's camera and object labels. Losses are weighted 1, `object_weight`, `layout_weight`,
+    `contrastive_weight`. The trained stages are copied back into `model`; returns the history
+    (`camera_accuracy`, ...)."""
     upper = _upper_blocks(model, boundary)
     features = keras.layers.Dropout(0.3, seed=seed)(upper.output)
     init = keras.initializers.GlorotUniform(seed=seed)
@@ -214,6 +218,10 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
                                                kernel_initializer=init)(features)
         losses["layout"], weights["layout"] = "mean_squared_error", layout_weight
         targets["layout"] = StandardScaler().fit_transform(np.asarray(layout_targets, np.float32))
+    if contrastive_weight:
+        outputs["embedding"] = keras.layers.UnitNormalization(name="embedding")(upper.output)
+        losses["embedding"], weights["embedding"] = overlap_contrastive_loss(), contrastive_weight
+        targets["embedding"] = motion_label_vectors(camera_labels, object_labels, int(camera_labels.max()) + 1)
     trainer = keras.Model(upper.input, outputs)
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses, loss_weights=weights,
                     metrics={"camera": ["accuracy"], "objects": [keras.metrics.BinaryAccuracy(name="accuracy")]})

@@ -67,7 +67,8 @@ class CurriculumRecipe:
     `layout_weight`. With a `deeper_boundary` (an endpoint before `boundary`), a second stage then
     trains the blocks after it for `deeper_epochs`, with fresh heads and the same losses. With
     `fresh_upper`, the blocks the first stage trains start from a random initialisation
-    (`redraw_upper_blocks`) instead of `init`'s. Objects are drawn as `CurriculumSampler` says of the
+    (`redraw_upper_blocks`) instead of `init`'s. With a `contrastive_weight`, every stage adds
+    `core.training.contrastive`'s loss on the Features over the camera and object targets. Objects are drawn as `CurriculumSampler` says of the
     fields of the same names."""
 
     clips: int = 2400
@@ -91,6 +92,7 @@ class CurriculumRecipe:
     deeper_boundary: str = "Mixed_4e"  # "": one stage; else the second stage trains the blocks after this endpoint
     deeper_epochs: int = 4
     fresh_upper: bool = False  # the first stage's blocks start from a random initialisation (seed), not init's
+    contrastive_weight: float = 0.0  # > 0: a contrastive loss on the Features (core.training.contrastive)
 
     @property
     def pass_boundary(self) -> str:
@@ -232,7 +234,8 @@ def train_stage(model: keras.Model, activations: np.ndarray, clips: list[Curricu
     return train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
                               object_targets(clips, recipe.object_targets), boundary=boundary, epochs=epochs,
                               seed=recipe.seed, object_weight=recipe.object_weight, layout_targets=layouts,
-                              layout_weight=recipe.layout_weight, callbacks=list(callbacks))
+                              layout_weight=recipe.layout_weight, contrastive_weight=recipe.contrastive_weight,
+                              callbacks=list(callbacks))
 
 
 def _noting_layout(clip: np.ndarray, recipe: CurriculumRecipe, layouts: list[np.ndarray]) -> np.ndarray:

@@ -1,0 +1,50 @@
+"""A contrastive loss over motion labels: clips whose motions overlap more lie nearer in Features.
+
+Each clip has a label vector `[L]` (nonnegative: its camera motion one-hot beside its object
+motions, present or as shares). Within a batch, the overlap of two clips is the generalised Jaccard
+index of their label vectors, sum(min) / sum(max): 1 for the same motions, 0 for none shared. For
+each anchor clip, the softmax over the other clips of their cosine similarity divided by the
+temperature is pulled towards the other clips' overlaps with it, normalised to sum to 1 (a
+cross-entropy). With one-hot labels this is the supervised contrastive loss (Khosla et al., 2020,
+L_out): every positive gets the same share. Anchors that share nothing with the rest of the batch
+contribute 0. It asks of the features what the k-NN evaluation asks: the nearest clip shares the
+motion, whatever the appearance.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from keras import ops
+
+
+def motion_label_vectors(camera_labels: np.ndarray, object_targets: np.ndarray, camera_classes: int) -> np.ndarray:
+    """`[N, camera_classes + K] float32`: each clip's camera motion one-hot (`camera_labels` `[N]` int)
+    beside its object targets (`[N, K]`, nonnegative)."""
+    camera = np.eye(camera_classes, dtype=np.float32)[np.asarray(camera_labels)]
+    return np.concatenate([camera, np.asarray(object_targets, np.float32)], axis=1)
+
+
+def label_overlap(labels):
+    """`[B, B]` generalised Jaccard index of the rows of `labels` `[B, L]` (nonnegative)."""
+    pairs_min = ops.sum(ops.minimum(labels[:, None, :], labels[None, :, :]), axis=-1)
+    pairs_max = ops.sum(ops.maximum(labels[:, None, :], labels[None, :, :]), axis=-1)
+    return pairs_min / ops.maximum(pairs_max, 1e-12)
+
+
+def overlap_contrastive_loss(temperature: float = 0.1) -> Callable:
+    """A Keras loss `(labels [B, L], unit embeddings [B, D]) -> [B]` (see module docstring)."""
+
+    def loss(labels, embeddings):
+        labels = ops.cast(labels, embeddings.dtype)
+        others = 1.0 - ops.eye(ops.shape(embeddings)[0], dtype=embeddings.dtype)
+        logits = ops.matmul(embeddings, ops.transpose(embeddings)) / temperature
+        logits = ops.where(others > 0, logits, -1e9)  # an anchor is not its own neighbour
+        log_softmax = logits - ops.logsumexp(logits, axis=1, keepdims=True)
+        overlap = label_overlap(labels) * others
+        shares = overlap / ops.maximum(ops.sum(overlap, axis=1, keepdims=True), 1e-12)
+        return -ops.sum(ops.where(others > 0, shares * log_softmax, 0.0), axis=1)
+
+    loss.__name__ = f"overlap_contrastive_t{temperature:g}"
+    return loss
