@@ -69,8 +69,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="train-default: the first stage's blocks start from a random initialisation "
                              "instead of the init's (default: the recipe's, no)")
     parser.add_argument("--contrastive_weight", type=float, default=None,
-                        help="train-default: add a contrastive loss on the Features over each clip's camera and "
-                             "object motions, this weight (core.training.contrastive; default: the recipe's, 0)")
+                        help="train-default: the weight of the contrastive loss on the Features over each clip's "
+                             "camera and object motions (core.training.contrastive; default: the recipe's, 1.0; "
+                             "0: none)")
     parser.add_argument("--clips", type=int, default=None,
                         help="train-default: training clips (default: the recipe's, 2400)")
     parser.add_argument("--cache_dir", default=None, metavar="DIR",

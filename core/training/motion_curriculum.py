@@ -1,16 +1,18 @@
 """The default flow-stream weights, `motion_curriculum`: trained here to see camera and object motion.
 
 Recipe (`CurriculumRecipe`): an initialisation (`core.weights.flow_stream`), BatchNorm statistics
-re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` (Mixed_5b/5c) trained
-with two heads on Features (`train_motion_heads`): the camera's motion (softmax) and which object
-motions the clip shows (multi-hot). A second stage then trains deeper, the blocks after an earlier
-`deeper_boundary` (Mixed_4f, 5b, 5c), with fresh heads, starting from the first stage's result. A
-recipe may add a third head, where and which way the flow goes (`core.training.flow_layout`), and
-draw more of one family. Each clip's flow comes from one of the recipe's flow methods, drawn per
-clip. Training clips come from `core.training.curriculum` on the TRAIN photographs and textures, the
-families in turn. Held out, and measured by `core.training.motion_families`: the TEST photographs,
-and the composed family the evaluation uses (the camera panning while an object translates):
-composed training clips pair pans only with objects that scale, turn, swing or deform.
+re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` (Mixed_5b/5c)
+trained with two heads on Features (`train_motion_heads`), the camera's motion (softmax) and which
+object motions the clip shows (multi-hot), and a contrastive loss on the Features themselves that
+puts clips sharing more of their motion nearer (`core.training.contrastive`). A second stage then
+trains deeper, the blocks after an earlier `deeper_boundary` (Mixed_4f, 5b, 5c), with fresh heads,
+starting from the first stage's result. A recipe may add a third head, where and which way the flow
+goes (`core.training.flow_layout`), and draw more of one family. Each clip's flow comes from one of
+the recipe's flow methods, drawn per clip. Training clips come from `core.training.curriculum` on
+the TRAIN photographs and textures, the families in turn. Held out, and measured by
+`core.training.motion_families`: the TEST photographs, and the composed family the evaluation uses
+(the camera panning while an object translates): composed training clips pair pans only with objects
+that scale, turn, swing or deform.
 
 A run keeps its clip pass (flow, AdaBN, the boundary's activations) on disk, in chunks
 (`core.training.clip_pass_cache`): a killed run resumes at its first missing chunk, and a run that
@@ -68,8 +70,8 @@ class CurriculumRecipe:
     trains the blocks after it for `deeper_epochs`, with fresh heads and the same losses. With
     `fresh_upper`, the blocks the first stage trains start from a random initialisation
     (`redraw_upper_blocks`) instead of `init`'s. With a `contrastive_weight`, every stage adds
-    `core.training.contrastive`'s loss on the Features over the camera and object targets. Objects are drawn as `CurriculumSampler` says of the
-    fields of the same names."""
+    `core.training.contrastive`'s loss on the Features over the camera and object targets. Objects
+    are drawn as `CurriculumSampler` says of the fields of the same names."""
 
     clips: int = 2400
     seed: int = 11
@@ -92,7 +94,7 @@ class CurriculumRecipe:
     deeper_boundary: str = "Mixed_4e"  # "": one stage; else the second stage trains the blocks after this endpoint
     deeper_epochs: int = 4
     fresh_upper: bool = False  # the first stage's blocks start from a random initialisation (seed), not init's
-    contrastive_weight: float = 0.0  # > 0: a contrastive loss on the Features (core.training.contrastive)
+    contrastive_weight: float = 1.0  # > 0: a contrastive loss on the Features (core.training.contrastive)
 
     @property
     def pass_boundary(self) -> str:
