@@ -206,7 +206,8 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
     upper = _upper_blocks(model, boundary)
     features = keras.layers.Dropout(0.3, seed=seed)(upper.output)
     init = keras.initializers.GlorotUniform(seed=seed)
-    outputs = {"camera": keras.layers.Dense(int(camera_labels.max()) + 1, activation="softmax", name="camera",
+    camera_classes = int(camera_labels.max()) + 1
+    outputs = {"camera": keras.layers.Dense(camera_classes, activation="softmax", name="camera",
                                             kernel_initializer=init)(features),
                "objects": keras.layers.Dense(object_labels.shape[1], activation="sigmoid", name="objects",
                                              kernel_initializer=init)(features)}
@@ -221,7 +222,7 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
     if contrastive_weight:
         outputs["embedding"] = keras.layers.UnitNormalization(name="embedding")(upper.output)
         losses["embedding"], weights["embedding"] = overlap_contrastive_loss(), contrastive_weight
-        targets["embedding"] = motion_label_vectors(camera_labels, object_labels, int(camera_labels.max()) + 1)
+        targets["embedding"] = motion_label_vectors(camera_labels, object_labels, camera_classes)
     trainer = keras.Model(upper.input, outputs)
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses, loss_weights=weights,
                     metrics={"camera": ["accuracy"], "objects": [keras.metrics.BinaryAccuracy(name="accuracy")]})
