@@ -44,7 +44,7 @@ def overlap_contrastive_loss(temperature: float = 0.1) -> Callable:
         log_softmax = logits - ops.logsumexp(logits, axis=1, keepdims=True)
         overlap = label_overlap(labels) * others
         shares = overlap / ops.maximum(ops.sum(overlap, axis=1, keepdims=True), 1e-12)
-        return -ops.sum(ops.where(others > 0, shares * log_softmax, 0.0), axis=1)
+        return -ops.sum(shares * log_softmax, axis=1)  # an anchor's own share is 0, its log-softmax finite
 
     loss.__name__ = f"overlap_contrastive_t{temperature:g}"
     return loss
