@@ -187,6 +187,8 @@ def test_train_default_options_reach_the_recipe():
     assert recipe("--deeper_boundary", "Mixed_4d", "--deeper_epochs", "2") == CurriculumRecipe(
         deeper_boundary="Mixed_4d", deeper_epochs=2)
     assert recipe("--deeper_boundary", "").stages == [("MaxPool3d_5a_2x2", 15)]  # one stage
+    assert recipe("--contrastive_weight", "0", "--neighbour_weight", "0.5") == CurriculumRecipe(
+        contrastive_weight=0.0, neighbour_weight=0.5)
     assert recipe("--held_out_objects", "turn_cw", "--output", "x.npz").held_out_objects == ("turn_cw",)
     with pytest.raises(DFEError, match="give --output"):
         recipe("--held_out_objects", "turn_cw")

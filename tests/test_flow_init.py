@@ -18,7 +18,8 @@ from core.flow.computer import OpticalFlowComputer
 from core.model.i3d import build_i3d
 from core.training.adaptation import (adapt_batchnorm, redraw_upper_blocks, stages_between, train_motion_heads,
                                       train_upper_blocks)
-from core.training.contrastive import motion_label_vectors, overlap_contrastive_loss
+from core.training.contrastive import (motion_label_vectors, neighbour_preserving_loss, overlap_contrastive_loss,
+                                      reference_descriptors)
 from core.weights.flow_stream import (FIRST_CONV, build_flow_i3d, cross_modal_arrays, motion_adapted_metrics_path,
                                       motion_adapted_path)
 from core.evaluation.metrics import knn_loo_accuracy
@@ -184,6 +185,54 @@ def test_the_contrastive_head_trains_the_features_themselves():
                                  batch_size=16, contrastive_weight=1.0)
     assert np.mean(history["embedding_loss"][-3:]) < 0.7 * history["embedding_loss"][0], history["embedding_loss"]
     assert knn_loo_accuracy(features(), camera, 1) == 1.0
+
+
+def test_the_neighbour_preserving_loss_pulls_each_clip_towards_its_reference_neighbours():
+    """The loss against a loop over anchors written from its definition: the cross-entropy of the
+    softmax over the other clips of cosine / temperature in the embeddings against the same softmax
+    in the reference; it is smallest when the embeddings are the reference. The reference: activations
+    mean-pooled, centred over the clips, unit rows."""
+    rng = np.random.default_rng(0)
+    reference = keras.ops.normalize(rng.normal(size=(5, 3)).astype(np.float32)).numpy()
+    embeddings = keras.ops.normalize(rng.normal(size=(5, 6)).astype(np.float32)).numpy()
+    def softmax_over_others(rows, anchor):
+        logits = np.array([rows[anchor] @ rows[j] / 0.1 for j in range(5) if j != anchor])
+        return np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    expected = [-(softmax_over_others(reference, a) * np.log(softmax_over_others(embeddings, a))).sum()
+                for a in range(5)]
+    loss = neighbour_preserving_loss(0.1)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loss(reference, embeddings)), expected, rtol=1e-5)
+    padded = np.concatenate([reference, np.zeros((5, 3), np.float32)], axis=1)  # the same rows in 6 dimensions
+    assert np.all(keras.ops.convert_to_numpy(loss(reference, padded)) < expected)
+    activations = np.zeros((3, 2, 2, 2, 2), np.float32)
+    activations[..., 0] = np.array([1.0, 2.0, 3.0])[:, None, None, None]  # channel 0 varies, channel 1 is 0
+    activations[0, 0, 0, 0, 1] = 8.0  # clip 0: channel 1's mean is 1
+    np.testing.assert_allclose(reference_descriptors(activations),
+                               [[-1, 2 / 3], [0, -1 / 3], [1, -1 / 3]] / np.linalg.norm([[-1, 2 / 3], [0, -1 / 3],
+                                                                                          [1, -1 / 3]], axis=1)[:, None],
+                               rtol=1e-6)
+
+
+def test_the_neighbour_loss_trains_the_features_towards_their_inputs_neighbours():
+    """With a neighbour weight alone (no label asks for anything), the Features' softmax over the
+    other clips moves towards their input's: the KL divergence between the two, over the batch,
+    halves at least."""
+    model = build_flow_i3d("random", seed=1, size=None)
+    rng = np.random.default_rng(0)
+    patterns = rng.uniform(0, 1, (4, 1, 1, 1, 832))  # four groups of clips: each other's neighbours in the input
+    activations = (patterns[np.arange(16) % 4] + rng.uniform(0, 1, (16, 2, 7, 7, 832))).astype(np.float32)
+    reference = reference_descriptors(activations)
+    loss = neighbour_preserving_loss(0.1)
+    floor = float(np.mean(keras.ops.convert_to_numpy(loss(reference, reference))))  # the reference's own entropy
+    def divergence():
+        features = np.asarray(stages_between(model, "Mixed_5b", "Features")(activations, training=False))
+        unit = keras.ops.normalize(features).numpy()
+        return float(np.mean(keras.ops.convert_to_numpy(loss(reference, unit)))) - floor
+    before = divergence()
+    history = train_motion_heads(model, activations, np.zeros(16, int), np.zeros((16, 1)), boundary="Mixed_5b",
+                                 epochs=8, batch_size=16, neighbour_weight=1.0)
+    assert "neighbours_loss" in history and "embedding_loss" not in history
+    assert divergence() < 0.5 * before, (before, divergence())
 
 
 def test_motion_clips_move_the_way_their_label_says():

@@ -19,7 +19,8 @@ from sklearn.preprocessing import StandardScaler
 
 from core.features.sequences import preprocess_flow
 from core.model.i3d import build_i3d, endpoint_model
-from core.training.contrastive import motion_label_vectors, overlap_contrastive_loss
+from core.training.contrastive import (motion_label_vectors, neighbour_preserving_loss, overlap_contrastive_loss,
+                                      reference_descriptors)
 from core.weights.flow_stream import redraw_kernels
 from core.common.progress import ProgressCallback, no_progress
 
@@ -192,7 +193,7 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
                        object_labels: np.ndarray, boundary: str = "MaxPool3d_5a_2x2", epochs: int = 12,
                        batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0, object_weight: float = 1.0,
                        layout_targets: np.ndarray | None = None, layout_weight: float = 1.0,
-                       contrastive_weight: float = 0.0,
+                       contrastive_weight: float = 0.0, neighbour_weight: float = 0.0,
                        callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
     """Multi-task training of the stages after `boundary` on cached activations: heads on Features,
     `camera` (softmax over camera motions, integer `camera_labels` `[N]`), `objects` (sigmoid,
@@ -200,8 +201,9 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
     and, given `layout_targets` `[N, D]` (e.g. `core.training.flow_layout`), `layout` (linear,
     mean squared error on the targets standardised per column). With a `contrastive_weight`, the
     unit-length Features themselves (`embedding`) get `core.training.contrastive`'s loss over each
-    clip's camera and object labels. Losses are weighted 1, `object_weight`, `layout_weight`,
-    `contrastive_weight`. The trained stages are copied back into `model`; returns the history
+    clip's camera and object labels, and with a `neighbour_weight` its neighbour-preserving loss
+    against the `reference_descriptors` of `activations` (`neighbours`). Losses are weighted 1,
+    `object_weight`, `layout_weight`, `contrastive_weight`, `neighbour_weight`. The trained stages are copied back into `model`; returns the history
     (`camera_accuracy`, ...)."""
     upper = _upper_blocks(model, boundary)
     features = keras.layers.Dropout(0.3, seed=seed)(upper.output)
@@ -223,6 +225,10 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
         outputs["embedding"] = keras.layers.UnitNormalization(name="embedding")(upper.output)
         losses["embedding"], weights["embedding"] = overlap_contrastive_loss(), contrastive_weight
         targets["embedding"] = motion_label_vectors(camera_labels, object_labels, camera_classes)
+    if neighbour_weight:
+        outputs["neighbours"] = keras.layers.UnitNormalization(name="neighbours")(upper.output)
+        losses["neighbours"], weights["neighbours"] = neighbour_preserving_loss(), neighbour_weight
+        targets["neighbours"] = reference_descriptors(activations)
     trainer = keras.Model(upper.input, outputs)
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses, loss_weights=weights,
                     metrics={"camera": ["accuracy"], "objects": [keras.metrics.BinaryAccuracy(name="accuracy")]})

@@ -9,6 +9,11 @@ cross-entropy). With one-hot labels this is the supervised contrastive loss (Kho
 L_out): every positive gets the same share. Anchors that share nothing with the rest of the batch
 contribute 0. It asks of the features what the k-NN evaluation asks: the nearest clip shares the
 motion, whatever the appearance.
+
+`neighbour_preserving_loss` uses the same softmax with other targets: each anchor's softmax over the
+other clips of their similarity in a reference descriptor (`reference_descriptors`: the trained
+blocks' input, mean-pooled and centred), so the trained Features keep which clips the input put
+near each other, where no label asks for it.
 """
 
 from __future__ import annotations
@@ -33,18 +38,46 @@ def label_overlap(labels):
     return pairs_min / ops.maximum(pairs_max, 1e-12)
 
 
+def reference_descriptors(activations: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """`[N, C] float32` unit rows: `activations` `[N, T, H, W, C]` mean-pooled over time and space,
+    less their mean over the N clips (post-ReLU activations share one large positive direction)."""
+    pooled = np.concatenate([np.asarray(activations[i:i + batch_size], np.float32).mean(axis=(1, 2, 3))
+                             for i in range(0, len(activations), batch_size)])
+    centred = pooled - pooled.mean(axis=0)
+    return (centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _neighbour_log_softmax(embeddings, temperature: float):
+    """`[B, B]` each anchor's log-softmax over the other rows of cosine / temperature (the diagonal
+    finite but far below the rest), and the `[B, B]` mask of the others."""
+    others = 1.0 - ops.eye(ops.shape(embeddings)[0], dtype=embeddings.dtype)
+    logits = ops.matmul(embeddings, ops.transpose(embeddings)) / temperature
+    logits = ops.where(others > 0, logits, -1e9)  # an anchor is not its own neighbour
+    return logits - ops.logsumexp(logits, axis=1, keepdims=True), others
+
+
 def overlap_contrastive_loss(temperature: float = 0.1) -> Callable:
     """A Keras loss `(labels [B, L], unit embeddings [B, D]) -> [B]` (see module docstring)."""
 
     def loss(labels, embeddings):
-        labels = ops.cast(labels, embeddings.dtype)
-        others = 1.0 - ops.eye(ops.shape(embeddings)[0], dtype=embeddings.dtype)
-        logits = ops.matmul(embeddings, ops.transpose(embeddings)) / temperature
-        logits = ops.where(others > 0, logits, -1e9)  # an anchor is not its own neighbour
-        log_softmax = logits - ops.logsumexp(logits, axis=1, keepdims=True)
-        overlap = label_overlap(labels) * others
+        log_softmax, others = _neighbour_log_softmax(embeddings, temperature)
+        overlap = label_overlap(ops.cast(labels, embeddings.dtype)) * others
         shares = overlap / ops.maximum(ops.sum(overlap, axis=1, keepdims=True), 1e-12)
         return -ops.sum(shares * log_softmax, axis=1)  # an anchor's own share is 0, its log-softmax finite
 
     loss.__name__ = f"overlap_contrastive_t{temperature:g}"
+    return loss
+
+
+def neighbour_preserving_loss(temperature: float = 0.1) -> Callable:
+    """A Keras loss `(reference [B, C] unit rows, unit embeddings [B, D]) -> [B]`: the cross-entropy
+    of each anchor's softmax over the other clips in the embeddings against the same softmax in the
+    reference (see module docstring)."""
+
+    def loss(reference, embeddings):
+        log_softmax, _ = _neighbour_log_softmax(embeddings, temperature)
+        reference_log_softmax, _ = _neighbour_log_softmax(ops.cast(reference, embeddings.dtype), temperature)
+        return -ops.sum(ops.exp(reference_log_softmax) * log_softmax, axis=1)  # an anchor's own share is 0
+
+    loss.__name__ = f"neighbour_preserving_t{temperature:g}"
     return loss
