@@ -203,8 +203,8 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
     unit-length Features themselves (`embedding`) get `core.training.contrastive`'s loss over each
     clip's camera and object labels, and with a `neighbour_weight` its neighbour-preserving loss
     against the `reference_descriptors` of `activations` (`neighbours`). Losses are weighted 1,
-    `object_weight`, `layout_weight`, `contrastive_weight`, `neighbour_weight`. The trained stages are copied back into `model`; returns the history
-    (`camera_accuracy`, ...)."""
+    `object_weight`, `layout_weight`, `contrastive_weight`, `neighbour_weight`. The trained stages
+    are copied back into `model`; returns the history (`camera_accuracy`, ...)."""
     upper = _upper_blocks(model, boundary)
     features = keras.layers.Dropout(0.3, seed=seed)(upper.output)
     init = keras.initializers.GlorotUniform(seed=seed)

@@ -23,6 +23,8 @@ from typing import Callable
 import numpy as np
 from keras import ops
 
+from core.features.similarity import unit_rows
+
 
 def motion_label_vectors(camera_labels: np.ndarray, object_targets: np.ndarray, camera_classes: int) -> np.ndarray:
     """`[N, camera_classes + K] float32`: each clip's camera motion one-hot (`camera_labels` `[N]` int)
@@ -43,8 +45,7 @@ def reference_descriptors(activations: np.ndarray, batch_size: int = 64) -> np.n
     less their mean over the N clips (post-ReLU activations share one large positive direction)."""
     pooled = np.concatenate([np.asarray(activations[i:i + batch_size], np.float32).mean(axis=(1, 2, 3))
                              for i in range(0, len(activations), batch_size)])
-    centred = pooled - pooled.mean(axis=0)
-    return (centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return unit_rows(pooled - pooled.mean(axis=0)).astype(np.float32)
 
 
 def _neighbour_log_softmax(embeddings, temperature: float):
