@@ -172,6 +172,21 @@ def test_compare_page_projects_videos_and_finds_similar_windows(workspace_dir, m
     assert not app.exception and any("window_mode" in e.value and "left2.mp4" in e.value for e in app.error)
 
 
+def test_compare_page_on_a_new_workspace_says_the_demo_features_are_on_their_way(workspace_dir, registry_dir,
+                                                                                  monkeypatch):
+    """A new workspace computes the demo video's features in the background: until they are there,
+    Compare says so (with the job's progress), not that no video has features; then it shows them."""
+    monkeypatch.setenv("DFE_MODEL_DIR", str(registry_dir))
+    monkeypatch.setenv("DFE_DEMO_RESULTS", "1")
+    app = open_page("compare.py")  # its first run submits the demo jobs; their worker is still starting
+    assert not app.exception
+    assert [i.value for i in app.info] == ["Features of demo.mp4 are being computed: this page shows them when "
+                                           "they are ready."]
+    wait_for_jobs(workspace_dir, 2)
+    app.run()
+    assert not app.exception and not app.info and len(app.get("plotly_chart")) == 1
+
+
 def test_evaluate_page_evaluates_two_versions_on_the_same_data_and_compares_them(workspace_dir, registry_dir,
                                                                                   monkeypatch):
     from core.registry.versions import ModelRegistry

@@ -10,7 +10,7 @@ from core.app.workspace import video_id
 from core.evaluation.compare import project, similar_windows, window_labels
 from core.features.space import same_space
 from core.features.store import read_features
-from dashboard.common import current_user, workspace
+from dashboard.common import current_user, follow_running_jobs, may_manage, runner, workspace
 
 st.title("Compare videos")
 st.caption("Every window of the chosen videos in one 2D projection, and the windows of other videos "
@@ -19,7 +19,14 @@ st.caption("Every window of the chosen videos in one 2D projection, and the wind
 available = {video_id(v): fs for v in workspace().visible_videos(current_user())
              if (fs := read_features(workspace().features_dir, video_id(v)))}
 if len(available) < 1:
-    st.info("No video has features yet: extract them on the Feature extraction page.")
+    on_their_way = sorted({job.params.get("video", "") for job in runner().list()
+                           if job.kind == "features" and not job.finished and (may_manage(job) or not job.owner)})
+    if on_their_way:  # e.g. a new workspace's demo video, computed in the background
+        st.info(f"Features of {', '.join(on_their_way)} are being computed: this page shows them when they are "
+                "ready.")
+        follow_running_jobs()
+    else:
+        st.info("No video has features yet: extract them on the Feature extraction page.")
     st.stop()
 first = next(iter(available.values()))
 chosen = st.multiselect("Videos", list(available),
