@@ -204,13 +204,19 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def unfinished_jobs() -> list[JobState]:
+    """The queued or running jobs the current user may see: their own (all, for an admin) and the
+    workspace's (no owner, e.g. the demo video's)."""
+    return [job for job in runner().list() if not job.finished and (may_manage(job) or not job.owner)]
+
+
 def follow_running_jobs() -> None:
     """Live progress of every queued or running job (refreshed every second, without rerunning the
     page); when the last one finishes, the page reruns once to show what they computed."""
 
     @st.fragment(run_every=1.0)
     def progress() -> None:
-        running = [job for job in runner().list() if not job.finished and (may_manage(job) or not job.owner)]
+        running = unfinished_jobs()
         for job in running:
             st.progress(job.fraction, text=f"{job.kind} {job.params.get('video', '')} - {_progress_text(job)}")
             cancel_button(job)

@@ -10,7 +10,7 @@ from core.app.workspace import video_id
 from core.evaluation.compare import project, similar_windows, window_labels
 from core.features.space import same_space
 from core.features.store import read_features
-from dashboard.common import current_user, follow_running_jobs, may_manage, runner, workspace
+from dashboard.common import current_user, follow_running_jobs, unfinished_jobs, workspace
 
 st.title("Compare videos")
 st.caption("Every window of the chosen videos in one 2D projection, and the windows of other videos "
@@ -19,8 +19,7 @@ st.caption("Every window of the chosen videos in one 2D projection, and the wind
 available = {video_id(v): fs for v in workspace().visible_videos(current_user())
              if (fs := read_features(workspace().features_dir, video_id(v)))}
 if len(available) < 1:
-    on_their_way = sorted({job.params.get("video", "") for job in runner().list()
-                           if job.kind == "features" and not job.finished and (may_manage(job) or not job.owner)})
+    on_their_way = sorted({job.params.get("video", "") for job in unfinished_jobs() if job.kind == "features"})
     if on_their_way:  # e.g. a new workspace's demo video, computed in the background
         st.info(f"Features of {', '.join(on_their_way)} are being computed: this page shows them when they are "
                 "ready.")
