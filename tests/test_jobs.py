@@ -266,6 +266,7 @@ def test_a_user_s_one_job_does_not_wait_behind_another_user_s_many(tmp_path):
         bob = runner.submit("log", {"log": str(log), "name": "bob"}, owner="bob")
         assert [runner.queue_position(s.id) for s in [bob, *ann]] == [1, 2, 3, 4]
         assert runner.queue_position(first.id) is None  # running, not waiting
+        assert runner.handed_to_worker(first.id) and not any(runner.handed_to_worker(s.id) for s in [bob, *ann])
         gate.touch()
         assert all(runner.wait(s.id).status == "done" for s in [first, bob, *ann])
         assert log.read_text().split() == ["bob", "ann1", "ann2", "ann3"]
@@ -387,6 +388,7 @@ def test_a_job_submitted_after_another_starts_when_it_has_finished(tmp_path):
         other = runner.wait(runner.submit("log", {"log": str(log), "name": "other"}).id)  # the free worker
         assert other.status == "done" and runner.get(second.id).status == "queued"
         assert runner.queue_position(second.id) is None  # waiting for `first`, not in line
+        assert runner.handed_to_worker(first.id) and not runner.handed_to_worker(second.id)
         gate.touch()
         assert runner.wait(second.id).status == "done" and log.read_text().split() == ["other", "second"]
     finally:

@@ -298,6 +298,11 @@ class JobRunner(JobStore):
         ids = [state.id for state in self.waiting()]
         return ids.index(job_id) + 1 if job_id in ids else None
 
+    def handed_to_worker(self, job_id: str) -> bool:
+        """Whether the job is with a worker: running, or still "queued" while its worker starts."""
+        with self._lock:
+            return job_id in self._running
+
     def _dispatch(self) -> None:
         """Hand queued jobs to free workers, in fair order (call with the lock held)."""
         for state in self.waiting()[:max(0, self._workers - len(self._running))]:
