@@ -59,8 +59,8 @@ def main() -> None:
     parser.add_argument("--weights", nargs="*", default=list(WEIGHTS), help="named weights scored as they are")
     parser.add_argument("--fine_tuned", nargs="*", default=list(FINE_TUNED),
                         help="named weights scored after fine-tuning on TRAIN")
-    parser.add_argument("--packed", action="append", default=[], type=packed_row, metavar="LABEL=PATH",
-                        help="a packed weights file, scored as it is and fine-tuned (repeatable)")
+    parser.add_argument("--packed", action="extend", nargs="+", default=[], type=packed_row, metavar="LABEL=PATH",
+                        help="packed weights files, each scored as it is and fine-tuned")
     args = parser.parse_args()
     make_missing_weights(args.weights + args.fine_tuned)
     start = time.perf_counter()

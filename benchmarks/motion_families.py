@@ -100,9 +100,9 @@ def main() -> None:
                         help="families to render and score (reversed needs object)")
     parser.add_argument("--vtest", action=argparse.BooleanOptionalAction, default=True,
                         help="score the vtest.avi windows too (default; --no-vtest saves their flow)")
-    parser.add_argument("--packed", action="append", default=[], type=packed_row, metavar="LABEL=PATH",
-                        help="also a row for a packed weights file, e.g. one made by `python -m core weights "
-                             "train-default --held_out_objects ... --output PATH` (repeatable)")
+    parser.add_argument("--packed", action="extend", nargs="+", default=[], type=packed_row, metavar="LABEL=PATH",
+                        help="also a row for each packed weights file, e.g. one made by `python -m core weights "
+                             "train-default --held_out_objects ... --output PATH`")
     args = parser.parse_args()
     make_missing_weights(args.weights)
     start = time.perf_counter()
