@@ -189,6 +189,7 @@ def test_train_default_options_reach_the_recipe():
     assert recipe("--deeper_boundary", "").stages == [("MaxPool3d_5a_2x2", 15)]  # one stage
     assert recipe("--contrastive_weight", "0", "--neighbour_weight", "0.5") == CurriculumRecipe(
         contrastive_weight=0.0, neighbour_weight=0.5)
+    assert recipe("--contrastive_projection", "256").contrastive_projection == 256
     assert recipe("--held_out_objects", "turn_cw", "--output", "x.npz").held_out_objects == ("turn_cw",)
     with pytest.raises(DFEError, match="give --output"):
         recipe("--held_out_objects", "turn_cw")

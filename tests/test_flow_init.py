@@ -172,9 +172,11 @@ def test_the_contrastive_loss_pulls_each_clip_towards_the_clips_sharing_its_moti
     assert keras.ops.convert_to_numpy(overlap_contrastive_loss(0.1)(lone, embeddings))[3] == 0.0
 
 
-def test_the_contrastive_head_trains_the_features_themselves():
-    """With a contrastive weight, the Features (unit length) are trained to put clips of shared labels
-    nearest: the loss falls, and leave-one-out 1-NN of the Features by label rises from chance."""
+@pytest.mark.parametrize("projection", [0, 32])
+def test_the_contrastive_head_trains_the_features_themselves(projection):
+    """With a contrastive weight, the Features (unit length; or a projection head of them) are trained
+    to put clips of shared labels nearest: the loss falls, and leave-one-out 1-NN of the Features by
+    label rises from chance."""
     model = build_flow_i3d("random", seed=1, size=None)
     activations = np.random.default_rng(0).uniform(0, 1, (16, 2, 7, 7, 832)).astype(np.float32)
     camera = np.arange(16) % 4
@@ -182,7 +184,8 @@ def test_the_contrastive_head_trains_the_features_themselves():
         return np.asarray(stages_between(model, "Mixed_5b", "Features")(activations, training=False))
     assert knn_loo_accuracy(features(), camera, 1) <= 0.5
     history = train_motion_heads(model, activations, camera, np.zeros((16, 1)), boundary="Mixed_5b", epochs=8,
-                                 batch_size=16, contrastive_weight=1.0)
+                                 batch_size=16, contrastive_weight=1.0,
+                                 contrastive_projection=projection)
     assert np.mean(history["embedding_loss"][-3:]) < 0.7 * history["embedding_loss"][0], history["embedding_loss"]
     assert knn_loo_accuracy(features(), camera, 1) == 1.0
 

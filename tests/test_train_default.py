@@ -122,7 +122,8 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path):
     folder = ClipPassCache(tmp_path, recipe).folder
     for training_only in (dict(epochs=3), dict(object_weight=1.0), dict(object_targets="area_share"),
                           dict(layout_weight=2.0), dict(deeper_boundary="Mixed_4e", deeper_epochs=4),
-                          dict(fresh_upper=True), dict(contrastive_weight=0.0), dict(neighbour_weight=0.5)):
+                          dict(fresh_upper=True), dict(contrastive_weight=0.0), dict(contrastive_projection=256),
+                          dict(neighbour_weight=0.5)):
         assert ClipPassCache(tmp_path, replace(recipe, **training_only)).folder == folder, training_only
     for pass_field in (dict(clips=100), dict(seed=1), dict(flow_methods=("dis", "farneback")), dict(init="random"),
                        dict(held_out_objects=("turn_cw",)), dict(layout_grid=4)):

@@ -72,6 +72,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="train-default: the weight of the contrastive loss on the Features over each clip's "
                              "camera and object motions (core.training.contrastive; default: the recipe's, 1.0; "
                              "0: none)")
+    parser.add_argument("--contrastive_projection", type=int, default=None, metavar="D",
+                        help="train-default: put the contrastive loss on a projection head D wide (Dense, relu, "
+                             "Dense) instead of on the Features themselves (default: the recipe's, 0: none)")
     parser.add_argument("--neighbour_weight", type=float, default=None,
                         help="train-default: the weight of a loss that keeps each clip's nearest clips in the Features "
                              "those of the trained blocks' input (core.training.contrastive; default: the recipe's, "
@@ -154,7 +157,8 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
                                                   "layout_weight", "layout_camera_relative",
                                                   "boundary", "epochs", "deeper_boundary", "deeper_epochs",
-                                                  "fresh_upper", "contrastive_weight", "neighbour_weight",
+                                                  "fresh_upper", "contrastive_weight", "contrastive_projection",
+                                                  "neighbour_weight",
                                                   "clips")}
     return replace(CurriculumRecipe(held_out_objects=tuple(args.held_out_objects)),
                    **{key: tuple(value) if isinstance(value, list) else value

@@ -193,7 +193,8 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
                        object_labels: np.ndarray, boundary: str = "MaxPool3d_5a_2x2", epochs: int = 12,
                        batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0, object_weight: float = 1.0,
                        layout_targets: np.ndarray | None = None, layout_weight: float = 1.0,
-                       contrastive_weight: float = 0.0, neighbour_weight: float = 0.0,
+                       contrastive_weight: float = 0.0, contrastive_projection: int = 0,
+                       neighbour_weight: float = 0.0,
                        callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
     """Multi-task training of the stages after `boundary` on cached activations: heads on Features,
     `camera` (softmax over camera motions, integer `camera_labels` `[N]`), `objects` (sigmoid,
@@ -201,7 +202,9 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
     and, given `layout_targets` `[N, D]` (e.g. `core.training.flow_layout`), `layout` (linear,
     mean squared error on the targets standardised per column). With a `contrastive_weight`, the
     unit-length Features themselves (`embedding`) get `core.training.contrastive`'s loss over each
-    clip's camera and object labels, and with a `neighbour_weight` its neighbour-preserving loss
+    clip's camera and object labels; with a `contrastive_projection` of D > 0 the loss is on a
+    projection of them instead (Dense(D, relu), Dense(D), as SimCLR's), so the Features need not
+    collapse each motion to a point. And with a `neighbour_weight` its neighbour-preserving loss
     against the `reference_descriptors` of `activations` (`neighbours`). Losses are weighted 1,
     `object_weight`, `layout_weight`, `contrastive_weight`, `neighbour_weight`. The trained stages
     are copied back into `model`; returns the history (`camera_accuracy`, ...)."""
@@ -222,7 +225,11 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
         losses["layout"], weights["layout"] = "mean_squared_error", layout_weight
         targets["layout"] = StandardScaler().fit_transform(np.asarray(layout_targets, np.float32))
     if contrastive_weight:
-        outputs["embedding"] = keras.layers.UnitNormalization(name="embedding")(upper.output)
+        embedded = upper.output
+        if contrastive_projection:
+            hidden = keras.layers.Dense(contrastive_projection, activation="relu", kernel_initializer=init)(embedded)
+            embedded = keras.layers.Dense(contrastive_projection, kernel_initializer=init)(hidden)
+        outputs["embedding"] = keras.layers.UnitNormalization(name="embedding")(embedded)
         losses["embedding"], weights["embedding"] = overlap_contrastive_loss(), contrastive_weight
         targets["embedding"] = motion_label_vectors(camera_labels, object_labels, camera_classes)
     if neighbour_weight:

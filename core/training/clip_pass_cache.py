@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from core.training.motion_curriculum import CurriculumRecipe
 
 TRAINING_FIELDS = ("boundary", "epochs", "object_weight", "object_targets", "layout_weight", "deeper_boundary",
-                   "deeper_epochs", "fresh_upper", "contrastive_weight", "neighbour_weight")
+                   "deeper_epochs", "fresh_upper", "contrastive_weight", "contrastive_projection",
+                   "neighbour_weight")
 
 
 def pass_fields(recipe: CurriculumRecipe) -> dict:

@@ -70,7 +70,8 @@ class CurriculumRecipe:
     trains the blocks after it for `deeper_epochs`, with fresh heads and the same losses. With
     `fresh_upper`, the blocks the first stage trains start from a random initialisation
     (`redraw_upper_blocks`) instead of `init`'s. With a `contrastive_weight`, every stage adds
-    `core.training.contrastive`'s loss on the Features over the camera and object targets, and with a
+    `core.training.contrastive`'s loss on the Features over the camera and object targets (on a
+    projection head `contrastive_projection` wide, if > 0), and with a
     `neighbour_weight` its neighbour-preserving loss against the stage's input. Objects
     are drawn as `CurriculumSampler` says of the fields of the same names."""
 
@@ -96,6 +97,7 @@ class CurriculumRecipe:
     deeper_epochs: int = 4
     fresh_upper: bool = False  # the first stage's blocks start from a random initialisation (seed), not init's
     contrastive_weight: float = 1.0  # > 0: a contrastive loss on the Features (core.training.contrastive)
+    contrastive_projection: int = 0  # > 0: that loss on a projection head of this width instead (SimCLR's)
     neighbour_weight: float = 0.0  # > 0: the Features keep their input's nearest clips (core.training.contrastive)
 
     @property
@@ -239,6 +241,7 @@ def train_stage(model: keras.Model, activations: np.ndarray, clips: list[Curricu
                               object_targets(clips, recipe.object_targets), boundary=boundary, epochs=epochs,
                               seed=recipe.seed, object_weight=recipe.object_weight, layout_targets=layouts,
                               layout_weight=recipe.layout_weight, contrastive_weight=recipe.contrastive_weight,
+                              contrastive_projection=recipe.contrastive_projection,
                               neighbour_weight=recipe.neighbour_weight, callbacks=list(callbacks))
 
 
