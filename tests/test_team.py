@@ -159,10 +159,9 @@ def test_two_users_share_a_server_without_losing_waiting_on_or_seeing_each_other
             # SIGTERM mid-job: the job is interrupted and the server exits within its grace period.
             start_flow(ann, "tvl1")
             stopped_job = wait_for_status(store, "running")
-            started = time.monotonic()
             server.supervisor.terminate()
-            assert server.supervisor.wait(timeout=GRACE_S + 20) == 0
-            assert time.monotonic() - started < GRACE_S, "the server was killed at the end of its grace period"
+            # 0 only if the server ended by the SIGTERM: one killed after the grace period makes it 247 (-9).
+            assert server.supervisor.wait(timeout=GRACE_S + 20) == 0, "the server was killed after its grace period"
             assert store.get(stopped_job).status == "interrupted"
             assert not alive(server.streamlit)
         finally:
