@@ -24,6 +24,15 @@ def counting(params, progress):
             "niceness": os.getpriority(os.PRIO_PROCESS, 0)}
 
 
+def staged(params, progress):
+    """Two stages: 3 flow items reported from 0, then 2 feature items reported from 1."""
+    for i in range(4):
+        progress(i, 3, "flow")
+    for i in (1, 2):
+        progress(i, 2, "features")
+    return {}
+
+
 def failing(params, progress):
     raise DFEError("the video is truncated")
 
@@ -65,7 +74,7 @@ def logging(params, progress):
 def kinds(prefix: str = "") -> dict:
     """The job kinds of these tests, built in the worker process (which imports this module)."""
     return {f"{prefix}count": counting, f"{prefix}fail": failing, f"{prefix}bug": buggy, f"{prefix}block": blocking,
-            f"{prefix}write": writing, f"{prefix}log": logging}
+            f"{prefix}write": writing, f"{prefix}log": logging, f"{prefix}stages": staged}
 
 
 @pytest.fixture()
@@ -248,12 +257,19 @@ def test_the_fair_queue_serves_users_in_turn_then_by_age():
     assert [s.id for s in fair_order([a1, b1, c1], [], {"ann": 7, "bob": 8, "cy": 9})] == ["a1", "b1", "c1"]
 
 
-def test_time_left_follows_the_pace_so_far():
-    state = JobState("j", "count", {}, "j", status="running", done=10, total=40, started="2026-01-01T00:00:00+00:00")
-    start = 1767225600.0  # 2026-01-01T00:00:00Z
+def test_time_left_follows_the_pace_of_the_current_stage(runner):
+    state = JobState("j", "count", {}, "j", status="running", done=10, total=40, started="2025-12-31T23:00:00+00:00",
+                     paced_from="2026-01-01T00:00:00+00:00", paced_done=0)
+    start = 1767225600.0  # 2026-01-01T00:00:00Z, the stage's first report
     assert time_left(state, now=start + 20) == pytest.approx(60.0)  # 10 items in 20 s: 30 more take 60 s
-    state.done = 0
-    assert time_left(state, now=start + 20) is None
+    state.paced_done = 5  # the stage first reported 5 done (e.g. after loading a model): 5 items in 20 s
+    assert time_left(state, now=start + 20) == pytest.approx(120.0)
+    state.done = 5
+    assert time_left(state, now=start + 20) is None  # no pace yet
+    done = runner.wait(runner.submit("stages", {}).id)
+    # paced from the features stage's first report, not the flow stage's
+    assert (done.status, done.stage, done.done, done.paced_done) == ("done", "features", 2, 1)
+    assert done.started <= done.paced_from
 
 
 def test_a_user_s_one_job_does_not_wait_behind_another_user_s_many(tmp_path):
