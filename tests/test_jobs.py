@@ -25,11 +25,14 @@ def counting(params, progress):
 
 
 def staged(params, progress):
-    """Two stages: 3 flow items reported from 0, then 2 feature items reported from 1."""
+    """Two stages: 3 flow items reported from 0, then 2 feature items reported from 1, taking turns
+    with 2 more flow items (of a new total, 5)."""
     for i in range(4):
         progress(i, 3, "flow")
-    for i in (1, 2):
-        progress(i, 2, "features")
+    progress(1, 2, "features")
+    progress(4, 5, "flow")
+    progress(2, 2, "features")
+    progress(5, 5, "flow")
     return {}
 
 
@@ -258,18 +261,21 @@ def test_the_fair_queue_serves_users_in_turn_then_by_age():
 
 
 def test_time_left_follows_the_pace_of_the_current_stage(runner):
-    state = JobState("j", "count", {}, "j", status="running", done=10, total=40, started="2025-12-31T23:00:00+00:00",
-                     paced_from="2026-01-01T00:00:00+00:00", paced_done=0)
+    state = JobState("j", "count", {}, "j", status="running", done=10, total=40, stage="flow",
+                     started="2025-12-31T23:00:00+00:00", paces={"flow": ["2026-01-01T00:00:00+00:00", 0, 40]})
     start = 1767225600.0  # 2026-01-01T00:00:00Z, the stage's first report
     assert time_left(state, now=start + 20) == pytest.approx(60.0)  # 10 items in 20 s: 30 more take 60 s
-    state.paced_done = 5  # the stage first reported 5 done (e.g. after loading a model): 5 items in 20 s
+    state.paces["flow"][1] = 5  # the stage first reported 5 done (e.g. after loading a model): 5 items in 20 s
     assert time_left(state, now=start + 20) == pytest.approx(120.0)
     state.done = 5
     assert time_left(state, now=start + 20) is None  # no pace yet
+    state.stage = "features"
+    assert time_left(state, now=start + 20) is None  # a stage that has not reported
     done = runner.wait(runner.submit("stages", {}).id)
-    # paced from the features stage's first report, not the flow stage's
-    assert (done.status, done.stage, done.done, done.paced_done) == ("done", "features", 2, 1)
-    assert done.started <= done.paced_from
+    assert (done.status, done.stage, done.done) == ("done", "flow", 5)
+    # each stage paced from its own first report; flow's again when its total changed
+    assert {stage: pace[1:] for stage, pace in done.paces.items()} == {"flow": [4, 5], "features": [1, 2]}
+    assert all(done.started <= pace[0] for pace in done.paces.values())
 
 
 def test_a_user_s_one_job_does_not_wait_behind_another_user_s_many(tmp_path):

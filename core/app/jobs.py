@@ -76,8 +76,7 @@ class JobState:
     created: str = ""
     started: str = ""
     updated: str = ""
-    paced_from: str = ""  # when the current stage first reported progress (its pace is timed from there)
-    paced_done: int = 0  # the items done at that report
+    paces: dict[str, list] = field(default_factory=dict)  # stage -> [time, done, total] of its first report
 
     @property
     def fraction(self) -> float:
@@ -90,12 +89,13 @@ class JobState:
 
 def time_left(state: JobState, now: float | None = None) -> float | None:
     """Seconds the running job's current stage still needs, from its pace since the stage's first
-    progress report (so neither a model loading before it nor an earlier stage counts); None before
-    the stage has a pace."""
-    if state.status != "running" or not state.paced_from or not state.total or state.done <= state.paced_done:
+    progress report (so neither a model loading before it nor an earlier stage counts; stages that
+    take turns each keep theirs); None before the stage has a pace."""
+    since, first_done, _ = state.paces.get(state.stage, ("", 0, None))
+    if state.status != "running" or not since or not state.total or state.done <= first_done:
         return None
-    elapsed = (time.time() if now is None else now) - datetime.fromisoformat(state.paced_from).timestamp()
-    return max(0.0, elapsed * (state.total - state.done) / (state.done - state.paced_done))
+    elapsed = (time.time() if now is None else now) - datetime.fromisoformat(since).timestamp()
+    return max(0.0, elapsed * (state.total - state.done) / (state.done - first_done))
 
 
 def fair_order(queued: list[JobState], running_owners: list[str],
@@ -220,9 +220,9 @@ def run_job(root: str, job_id: str) -> None:
 
     def progress(done: int, total: int | None, stage: str = "") -> None:
         nonlocal last_write
-        if not state.paced_from or (stage or state.stage, total) != (state.stage, state.total):  # a new stage
-            state.paced_from, state.paced_done = utc_iso(), done
         state.done, state.total, state.stage = done, total, stage or state.stage
+        if state.paces.get(state.stage, [None] * 3)[2] != total:  # the stage's first report (or a new total)
+            state.paces[state.stage] = [utc_iso(), done, total]
         if time.monotonic() - last_write > 0.25 or (total and done >= total):
             last_write = time.monotonic()
             if store.stop_requested(job_id):
