@@ -182,9 +182,9 @@ def cancel_button(job) -> None:
 
 def _progress_text(job) -> str:
     """`queued: 2nd in line`, `starting: a worker is getting ready` or `flow: 12/40 (30%), about 1 min left`."""
-    if job.status == "queued" and runner().handed_to_worker(job.id):
-        return "starting: a worker is getting ready"
     if job.status == "queued":
+        if runner().handed_to_worker(job.id):
+            return "starting: a worker is getting ready"
         position = runner().queue_position(job.id)
         return f"queued: {_ordinal(position)} in line" if position else "queued: after another job"
     text = f"{job.stage or 'starting'}: {job.done}/{job.total or '?'}"
