@@ -9,7 +9,7 @@ import pytest
 from core.errors import ConfigError, DFEError
 from core.flow.computer import OpticalFlowComputer
 from core.training.curriculum import (OBJECT_MOTIONS, CurriculumClip, CurriculumSampler, ImageSource, ObjectSpec,
-                                      curriculum_clip_flow, render_curriculum_clip)
+                                      curriculum_clip_flow, motion_parameters, render_curriculum_clip)
 from core.training.photographs import PhotographsMissingError, photograph_paths, scene_key
 
 SIZE = 96
@@ -85,6 +85,36 @@ def test_object_shares_weigh_each_motion_by_the_area_of_its_objects():
     assert shares["left"] == pytest.approx(1 / 3) and shares["right"] == pytest.approx(2 / 3)
     assert sum(shares.values()) == pytest.approx(1.0)
     assert not clip_with(objects=[object_moving("still", 0.0)]).object_shares.any()
+
+
+def test_motion_parameters_are_the_clips_motion_as_numbers():
+    """Per time span (2 of 8 frame steps): the camera's content motion (vx, vy, log-scale rate, turn in
+    degrees counter-clockwise), then the moving objects' own, each weighted by its area share
+    ((40 / 96)² for a 40 px object in a 96 px frame), from the clips' speeds."""
+    share = (40 / SIZE) ** 2
+
+    def parameters(camera="static", camera_speed=0.0, objects=()) -> np.ndarray:
+        values = motion_parameters(clip_with(camera, camera_speed, objects), num_frames=17, size=SIZE, periods=2)
+        assert values.shape == (16,) and values.dtype == np.float32
+        return values.reshape(2, 2, 4)  # span, camera | objects, MOTION_PARAMETERS
+
+    both_spans = np.array([[1.0], [1.0]])
+    np.testing.assert_allclose(parameters("pan_left", 2.0)[:, 0], both_spans * [2.0, 0, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(parameters("pan_down", 1.5)[:, 0], both_spans * [0, -1.5, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(parameters("zoom_in", 0.02)[:, 0], both_spans * [0, 0, np.log(1.02), 0], atol=1e-6)
+    np.testing.assert_allclose(parameters("rotate_ccw", 1.5)[:, 0], both_spans * [0, 0, 0, 1.5], atol=1e-5)
+    moving = parameters(objects=[object_moving("right", 2.0), object_moving("turn_cw", 6.0),
+                                 object_moving("still", 0.0)])
+    np.testing.assert_allclose(moving[:, 0], 0, atol=1e-6)  # a still camera
+    np.testing.assert_allclose(moving[:, 1], both_spans * [2.0 * share, 0, 0, -6.0 * share], atol=1e-5)
+    np.testing.assert_allclose(parameters(objects=[object_moving("grow", 0.05)])[:, 1],
+                               both_spans * [0, 0, np.log(1.05) * share, 0], atol=1e-6)
+    swing = 30 * np.sin(2 * np.pi * np.array([0, 8, 16]) / 12)  # a swing's angle at each span's ends
+    np.testing.assert_allclose(parameters(objects=[object_moving("swing", 30.0)])[:, 1, 3],
+                               np.diff(swing) / 8 * share, atol=1e-5)
+    np.testing.assert_allclose(parameters("pan_right", 2.0, [object_moving("deform", 0.3)])[:, 1], 0, atol=1e-6)
+    with pytest.raises(ConfigError, match="3 equal time spans"):
+        motion_parameters(clip_with(), num_frames=17, size=SIZE, periods=3)
 
 
 def test_the_recipe_refuses_unknown_object_targets():
@@ -190,6 +220,8 @@ def test_train_default_options_reach_the_recipe():
     assert recipe("--contrastive_weight", "0", "--neighbour_weight", "0.5") == CurriculumRecipe(
         contrastive_weight=0.0, neighbour_weight=0.5)
     assert recipe("--contrastive_projection", "256").contrastive_projection == 256
+    assert recipe("--parameter_weight", "0.5", "--parameter_periods", "4") == CurriculumRecipe(
+        parameter_weight=0.5, parameter_periods=4)
     assert recipe("--held_out_objects", "turn_cw", "--output", "x.npz").held_out_objects == ("turn_cw",)
     with pytest.raises(DFEError, match="give --output"):
         recipe("--held_out_objects", "turn_cw")

@@ -140,7 +140,7 @@ def test_the_layout_head_learns_targets_of_any_scale():
     signal = activations[:, :, :, :, :3].mean(axis=(1, 2, 3))  # [16, 3], learnable from the input
     layout = signal * np.array([1e-3, 1.0, 1e3], np.float32)
     history = train_motion_heads(model, activations, np.arange(16) % 2, (np.arange(16)[:, None] % 3 == [0, 1, 2]),
-                                 boundary="Mixed_5b", epochs=8, batch_size=4, layout_targets=layout)
+                                 boundary="Mixed_5b", epochs=8, batch_size=4, regressions={"layout": (layout, 1.0)})
     assert history["layout_loss"][0] < 10
     assert np.mean(history["layout_loss"][-3:]) < 0.5 * history["layout_loss"][0], history["layout_loss"]
     no_layout = train_motion_heads(model, activations, np.arange(16) % 2, np.zeros((16, 3)), boundary="Mixed_5b",

@@ -23,9 +23,9 @@ from core.training.motion_curriculum import CurriculumRecipe, clip_pass, train_o
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
 from core.weights.packed import read_packed_metadata
 
-# The shipped recipe's steps, small: 6 clips, one epoch per stage, the optional layout head and
-# contrastive loss too.
-RECIPE = CurriculumRecipe(clips=6, epochs=1, init="random", layout_grid=2, layout_periods=2,
+# The shipped recipe's steps, small: 6 clips, one epoch per stage, the optional layout and motion
+# parameter heads and contrastive loss too.
+RECIPE = CurriculumRecipe(clips=6, epochs=1, init="random", layout_grid=2, layout_periods=2, parameter_weight=0.5,
                           deeper_boundary="Mixed_4e", deeper_epochs=1, contrastive_weight=0.5)
 CHUNK = 2  # clips per chunk in the killed pass (the uninterrupted run keeps all 6 in one)
 KERNELS = ("Mixed_4e", "Mixed_4f", "Mixed_5c")
@@ -61,10 +61,10 @@ def uninterrupted(tmp_path_factory, opencv_doc) -> Run:
 
 
 def test_the_default_recipe_runs_its_first_steps(uninterrupted):
-    """AdaBN, Mixed_4e activations, four-headed training of the blocks after MaxPool3d_5a_2x2, then
+    """AdaBN, Mixed_4e activations, five-headed training of the blocks after MaxPool3d_5a_2x2, then
     of those after Mixed_4e."""
-    assert set(uninterrupted.history) >= {"camera_accuracy", "objects_accuracy", "layout_loss", "embedding_loss",
-                                          "loss"}
+    assert set(uninterrupted.history) >= {"camera_accuracy", "objects_accuracy", "layout_loss", "parameters_loss",
+                                          "embedding_loss", "loss"}
     assert len(uninterrupted.history["loss"]) == 2  # one epoch per stage
     np.testing.assert_array_equal(uninterrupted.after["Mixed_4e"], uninterrupted.before["Mixed_4e"])
     for trained in ("Mixed_4f", "Mixed_5c"):
@@ -121,7 +121,8 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path):
     recipe = CurriculumRecipe(deeper_boundary="", deeper_epochs=0)  # one stage
     folder = ClipPassCache(tmp_path, recipe).folder
     for training_only in (dict(epochs=3), dict(object_weight=1.0), dict(object_targets="area_share"),
-                          dict(layout_weight=2.0), dict(deeper_boundary="Mixed_4e", deeper_epochs=4),
+                          dict(layout_weight=2.0), dict(parameter_weight=1.0, parameter_periods=4),
+                          dict(deeper_boundary="Mixed_4e", deeper_epochs=4),
                           dict(fresh_upper=True), dict(contrastive_weight=0.0), dict(contrastive_projection=256),
                           dict(neighbour_weight=0.5)):
         assert ClipPassCache(tmp_path, replace(recipe, **training_only)).folder == folder, training_only

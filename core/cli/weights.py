@@ -53,6 +53,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layout_camera_relative", action=argparse.BooleanOptionalAction, default=None,
                         help="train-default: take each frame's median flow (the camera's) out before the layout "
                              "(default: the recipe's, yes)")
+    parser.add_argument("--parameter_weight", type=float, default=None,
+                        help="train-default: the weight of a head regressing each clip's camera and object motion "
+                             "as numbers: velocities, scale rates, turns (core.training.curriculum."
+                             "motion_parameters; default: the recipe's, 0: none)")
+    parser.add_argument("--parameter_periods", type=int, default=None, metavar="N",
+                        help="train-default: time spans of the motion parameters (default: the recipe's, 2)")
     parser.add_argument("--boundary", default=None, metavar="ENDPOINT",
                         help="train-default: train the I3D blocks after this endpoint (default: the recipe's, "
                              "MaxPool3d_5a_2x2: Mixed_5b and Mixed_5c; e.g. Mixed_4e adds Mixed_4f)")
@@ -156,6 +162,7 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
         args.deeper_epochs = 0  # one stage
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
                                                   "layout_weight", "layout_camera_relative",
+                                                  "parameter_weight", "parameter_periods",
                                                   "boundary", "epochs", "deeper_boundary", "deeper_epochs",
                                                   "fresh_upper", "contrastive_weight", "contrastive_projection",
                                                   "neighbour_weight",

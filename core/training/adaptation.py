@@ -192,21 +192,22 @@ def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.n
 def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_labels: np.ndarray,
                        object_labels: np.ndarray, boundary: str = "MaxPool3d_5a_2x2", epochs: int = 12,
                        batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0, object_weight: float = 1.0,
-                       layout_targets: np.ndarray | None = None, layout_weight: float = 1.0,
+                       regressions: dict[str, tuple[np.ndarray, float]] | None = None,
                        contrastive_weight: float = 0.0, contrastive_projection: int = 0,
                        neighbour_weight: float = 0.0,
                        callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
     """Multi-task training of the stages after `boundary` on cached activations: heads on Features,
     `camera` (softmax over camera motions, integer `camera_labels` `[N]`), `objects` (sigmoid,
     `object_labels` `[N, K]` in [0, 1]: which object motions the clip shows, multi-hot or as shares)
-    and, given `layout_targets` `[N, D]` (e.g. `core.training.flow_layout`), `layout` (linear,
-    mean squared error on the targets standardised per column). With a `contrastive_weight`, the
+    and one linear head per entry of `regressions`, {name: (targets `[N, D]`, loss weight)} (e.g. the
+    layout, `core.training.flow_layout`, or the motion's parameters, `core.training.curriculum.
+    motion_parameters`), each with mean squared error on its targets standardised per column. With a `contrastive_weight`, the
     unit-length Features themselves (`embedding`) get `core.training.contrastive`'s loss over each
     clip's camera and object labels; with a `contrastive_projection` of D > 0 the loss is on a
     projection of them instead (Dense(D, relu), Dense(D), as SimCLR's), so the Features need not
     collapse each motion to a point. And with a `neighbour_weight` its neighbour-preserving loss
     against the `reference_descriptors` of `activations` (`neighbours`). Losses are weighted 1,
-    `object_weight`, `layout_weight`, `contrastive_weight`, `neighbour_weight`. The trained stages
+    `object_weight`, the regressions' own, `contrastive_weight`, `neighbour_weight`. The trained stages
     are copied back into `model`; returns the history (`camera_accuracy`, ...)."""
     upper = _upper_blocks(model, boundary)
     features = keras.layers.Dropout(0.3, seed=seed)(upper.output)
@@ -219,11 +220,10 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
     losses = {"camera": "sparse_categorical_crossentropy", "objects": "binary_crossentropy"}
     weights = {"camera": 1.0, "objects": object_weight}
     targets = {"camera": np.asarray(camera_labels), "objects": np.asarray(object_labels, np.float32)}
-    if layout_targets is not None:
-        outputs["layout"] = keras.layers.Dense(layout_targets.shape[1], name="layout",
-                                               kernel_initializer=init)(features)
-        losses["layout"], weights["layout"] = "mean_squared_error", layout_weight
-        targets["layout"] = StandardScaler().fit_transform(np.asarray(layout_targets, np.float32))
+    for name, (values, weight) in (regressions or {}).items():
+        outputs[name] = keras.layers.Dense(values.shape[1], name=name, kernel_initializer=init)(features)
+        losses[name], weights[name] = "mean_squared_error", weight
+        targets[name] = StandardScaler().fit_transform(np.asarray(values, np.float32))
     if contrastive_weight:
         embedded = upper.output
         if contrastive_projection:

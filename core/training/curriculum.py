@@ -167,6 +167,25 @@ def _deformed(patch: np.ndarray, mask: np.ndarray, amplitude: float, t: int) -> 
             cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT))
 
 
+def _camera_matrices(clip: CurriculumClip, rng: np.random.Generator, num_frames: int, size: int) -> np.ndarray:
+    """`[num_frames, 3, 3]` affines from the scene (twice the frame) to each frame's view; draws the
+    shake and jitter paths from `rng` (the renderer's generator, first)."""
+    big = 2 * size
+    shake = shake_path(rng, num_frames, clip.camera_speed) if clip.camera == "shake" else np.zeros((num_frames, 2))
+    shake = shake + shake_path(rng, num_frames, clip.jitter)
+    cameras = []
+    for t in range(num_frames):
+        camera = camera_matrix(clip.camera, clip.camera_speed, t, shake, big / 2)
+        camera[:, 2] -= (big - size) / 2
+        cameras.append(_affine3(camera))
+    return np.stack(cameras)
+
+
+def _object_start(spec: ObjectSpec, size: int) -> np.ndarray:
+    """Where the object's path is centred, in scene pixels (x, y), for frames `size` pixels across."""
+    return np.array(spec.centre) * size + size / 2
+
+
 def render_curriculum_clip(clip: CurriculumClip, num_frames: int = 17, size: int = 224) -> np.ndarray:
     """The clip's frames `[num_frames, size, size, 3] uint8` RGB.
 
@@ -178,28 +197,23 @@ def render_curriculum_clip(clip: CurriculumClip, num_frames: int = 17, size: int
     scene = clip.background.image(big)
     top, left = (scene.shape[0] - big) // 2, (scene.shape[1] - big) // 2
     scene = scene[top:top + big, left:left + big]
-    shake = shake_path(rng, num_frames, clip.camera_speed) if clip.camera == "shake" else np.zeros((num_frames, 2))
-    shake = shake + shake_path(rng, num_frames, clip.jitter)
-    offset = (big - size) / 2
+    cameras = _camera_matrices(clip, rng, num_frames, size)
     objects = []
     for spec in clip.objects:
         shape_rng = np.random.default_rng(spec.shape_seed)
         texture = spec.source.image(max(spec.size, 64) * 2)
         y, x = (shape_rng.integers(0, max(1, s - spec.size)) for s in texture.shape[:2])
         patch = np.ascontiguousarray(texture[y:y + spec.size, x:x + spec.size])
-        start = np.array(spec.centre) * size + offset
-        objects.append((spec, patch, _object_mask(spec, shape_rng), start))
+        objects.append((spec, patch, _object_mask(spec, shape_rng), _object_start(spec, size)))
     gain = 1 + clip.brightness_drift * (np.arange(num_frames) / max(1, num_frames - 1) - 0.5)
     frames = []
-    for t in range(num_frames):
-        camera = camera_matrix(clip.camera, clip.camera_speed, t, shake, big / 2)
-        camera[:, 2] -= offset
-        frame = cv2.warpAffine(scene, camera, (size, size), flags=cv2.INTER_LINEAR,
+    for t, camera in enumerate(cameras):
+        frame = cv2.warpAffine(scene, camera[:2], (size, size), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REFLECT101).astype(np.float32)
         for spec, patch, mask, start in objects:
             if spec.motion == "deform":
                 patch, mask = _deformed(patch, mask, spec.speed, t)
-            to_frame = (_affine3(camera) @ _object_pose(spec, t, num_frames, start))[:2]
+            to_frame = (camera @ _object_pose(spec, t, num_frames, start))[:2]
             pixels = cv2.warpAffine(patch, to_frame, (size, size), flags=cv2.INTER_LINEAR).astype(np.float32)
             alpha = cv2.warpAffine(mask, to_frame, (size, size), flags=cv2.INTER_LINEAR)[..., None]
             frame = frame * (1 - alpha) + pixels * alpha
@@ -210,6 +224,47 @@ def render_curriculum_clip(clip: CurriculumClip, num_frames: int = 17, size: int
             frame = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
         frames.append(frame)
     return np.stack(frames)
+
+
+MOTION_PARAMETERS = ("vx", "vy", "log_scale", "turn")
+
+
+def span_motion(poses: np.ndarray, point: np.ndarray, periods: int) -> np.ndarray:
+    """The motion of 3x3 affines `poses` `[T, 3, 3]` over `periods` equal spans of the T - 1 frame
+    steps, `[periods, 4] float64` per frame: the velocity of `point` (x, y, pixels, in the poses'
+    source coordinates; its velocity where the poses map it), the log-scale
+    rate and the turn (degrees, counter-clockwise as seen; `MOTION_PARAMETERS`), from each span's
+    first pose to its last (so a motion that swings back and forth within a span partly cancels)."""
+    steps = len(poses) - 1
+    if steps % periods:
+        raise ConfigError(f"{steps} frame steps do not split into {periods} equal time spans")
+    span = steps // periods
+    rows = []
+    for first in range(0, steps, span):
+        relative = poses[first + span] @ np.linalg.inv(poses[first])
+        at = poses[first] @ np.append(point, 1.0)
+        velocity = (relative @ at - at)[:2] / span
+        linear = relative[:2, :2]
+        turn = np.degrees(np.arctan2(-linear[1, 0], linear[0, 0])) / span
+        rows.append([*velocity, 0.5 * np.log(abs(np.linalg.det(linear))) / span, turn])
+    return np.array(rows)
+
+
+def motion_parameters(clip: CurriculumClip, num_frames: int = 17, size: int = 224, periods: int = 2) -> np.ndarray:
+    """`[periods * 8] float32`: per time span, the camera's motion of the frame's content (`span_motion`
+    of the view, at the scene's centre), then the objects' own motion in the scene summed over the
+    moving objects, each weighted by its area as a share of the frame's (`span_motion` of its pose,
+    at its centre): what the clip's motion is, as numbers rather than classes. Swings turn; a
+    deforming shape's rigid motion is none."""
+    cameras = _camera_matrices(clip, np.random.default_rng(clip.seed), num_frames, size)
+    camera = span_motion(cameras, np.array([size, size], float), periods)  # the scene's centre, in view at t=0
+    objects = np.zeros_like(camera)
+    for spec in clip.objects:
+        if spec.motion in OBJECT_MOTIONS:
+            start = _object_start(spec, size)
+            poses = np.stack([_object_pose(spec, t, num_frames, start) for t in range(num_frames)])
+            objects += (spec.size / size) ** 2 * span_motion(poses, np.array([spec.size / 2] * 2), periods)
+    return np.concatenate([camera, objects], axis=1).astype(np.float32).ravel()
 
 
 def curriculum_clip_flow(clip: CurriculumClip, computer: OpticalFlowComputer, num_frames: int = 17,

@@ -41,7 +41,7 @@ from core.training.adaptation import (EpochProgress, adabn_on_clips, activations
                                       counted, redraw_upper_blocks, train_motion_heads)
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, CurriculumClip, CurriculumSampler,
-                                     curriculum_clip_flow)
+                                     curriculum_clip_flow, motion_parameters)
 from core.training.flow_layout import camera_relative, flow_layout
 from core.training.motion_dataset import MOTIONS
 from core.training.motion_families import (PANS, TRANSLATIONS, family_features, family_scores, family_sets,
@@ -66,7 +66,9 @@ class CurriculumRecipe:
     `object_weight` against `object_targets` ("present": multi-hot `CurriculumClip.object_labels`,
     "area_share": `CurriculumClip.object_shares`) and, if `layout_grid`, a layout head (see
     `core.training.flow_layout`; on `camera_relative` flow if `layout_camera_relative`) weighted
-    `layout_weight`. With a `deeper_boundary` (an endpoint before `boundary`), a second stage then
+    `layout_weight`, and if `parameter_weight` > 0 a head regressing the camera's and objects' motion
+    as numbers (`core.training.curriculum.motion_parameters` over `parameter_periods` time spans:
+    velocities, scale rates, turns) weighted so. With a `deeper_boundary` (an endpoint before `boundary`), a second stage then
     trains the blocks after it for `deeper_epochs`, with fresh heads and the same losses. With
     `fresh_upper`, the blocks the first stage trains start from a random initialisation
     (`redraw_upper_blocks`) instead of `init`'s. With a `contrastive_weight`, every stage adds
@@ -93,6 +95,8 @@ class CurriculumRecipe:
     layout_periods: int = 1
     layout_weight: float = 1.0
     layout_camera_relative: bool = True
+    parameter_weight: float = 0.0  # > 0: a head regresses each clip's `motion_parameters` (parameter_periods spans)
+    parameter_periods: int = 2
     deeper_boundary: str = "Mixed_4e"  # "": one stage; else the second stage trains the blocks after this endpoint
     deeper_epochs: int = 4
     fresh_upper: bool = False  # the first stage's blocks start from a random initialisation (seed), not init's
@@ -237,10 +241,14 @@ def train_stage(model: keras.Model, activations: np.ndarray, clips: list[Curricu
                 callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
     """One training stage: the blocks after `boundary`, from `boundary`'s `activations` of `clips`, with
     the recipe's heads, losses and seed (and the layout head on `layouts`, if given); in place."""
+    regressions = {"layout": (layouts, recipe.layout_weight)} if layouts is not None else {}
+    if recipe.parameter_weight:
+        regressions["parameters"] = (np.stack([motion_parameters(c, periods=recipe.parameter_periods) for c in clips]),
+                                     recipe.parameter_weight)
     return train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
                               object_targets(clips, recipe.object_targets), boundary=boundary, epochs=epochs,
-                              seed=recipe.seed, object_weight=recipe.object_weight, layout_targets=layouts,
-                              layout_weight=recipe.layout_weight, contrastive_weight=recipe.contrastive_weight,
+                              seed=recipe.seed, object_weight=recipe.object_weight, regressions=regressions,
+                              contrastive_weight=recipe.contrastive_weight,
                               contrastive_projection=recipe.contrastive_projection,
                               neighbour_weight=recipe.neighbour_weight, callbacks=list(callbacks))
 
