@@ -45,6 +45,20 @@ def test_an_object_on_a_panning_camera_moves_by_both(computer):
     assert obj[0] > 1.5 and obj[1] < -1.5  # the object: the pan's +x plus its own upward motion
 
 
+def test_a_hand_held_jitter_moves_the_background_as_the_clips_parameters_say(computer):
+    """A still camera with 0.6 px per frame of jitter (a random walk): the background moves (until
+    rendering 2 the jitter was drawn and never rendered), each time span by the camera velocity
+    `motion_parameters` gives it, as DIS measures it."""
+    clip = CurriculumClip("object", TEXTURE, "static", 0.0, 0.6, (), 0.0, 1.0, 0, 11)
+    flow = curriculum_clip_flow(clip, computer, num_frames=9, size=SIZE)
+    camera = motion_parameters(clip, num_frames=9, size=SIZE, periods=2).reshape(2, 2, 4)[:, 0]
+    for span in range(2):
+        measured = flow[4 * span:4 * span + 4, 16:-16, 16:-16].mean((0, 1, 2))
+        assert np.hypot(*measured) > 0.3, measured
+        np.testing.assert_allclose(measured, camera[span, :2], atol=0.05)
+    np.testing.assert_array_equal(camera[:, 2:], 0)  # no zoom, no turn
+
+
 def test_objects_turning_clockwise_and_anticlockwise_have_opposite_flow(computer):
     def above_and_below(motion: str) -> tuple[float, float]:
         flow = curriculum_clip_flow(clip_with(objects=[object_moving(motion, 8.0)]), computer, num_frames=3,

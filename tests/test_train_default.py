@@ -18,6 +18,7 @@ import pytest
 
 from conftest import ROOT, wait_for
 from core.flow.computer import OpticalFlowComputer
+from core.training import curriculum
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.motion_curriculum import CurriculumRecipe, clip_pass, train_on_curriculum, training_clips
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
@@ -117,7 +118,7 @@ def test_a_clip_pass_killed_mid_way_resumes_where_it_stopped(tmp_path, uninterru
     assert not any(p.name.startswith(".tmp-") for p in tmp_path.rglob("*"))
 
 
-def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path):
+def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path, monkeypatch):
     recipe = CurriculumRecipe(deeper_boundary="", deeper_epochs=0)  # one stage
     folder = ClipPassCache(tmp_path, recipe).folder
     for training_only in (dict(epochs=3), dict(object_weight=1.0), dict(object_targets="area_share"),
@@ -129,6 +130,9 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path):
     for pass_field in (dict(clips=100), dict(seed=1), dict(flow_methods=("dis", "farneback")), dict(init="random"),
                        dict(held_out_objects=("turn_cw",)), dict(layout_grid=4)):
         assert ClipPassCache(tmp_path, replace(recipe, **pass_field)).folder != folder, pass_field
+    monkeypatch.setattr(curriculum, "RENDERING", curriculum.RENDERING + 1)  # clips rendered otherwise
+    assert ClipPassCache(tmp_path, recipe).folder != folder
+    monkeypatch.undo()
     deeper = ClipPassCache(tmp_path, replace(recipe, boundary="Mixed_4e"))
     assert deeper.adabn_path == ClipPassCache(tmp_path, recipe).adabn_path  # AdaBN does not depend on it
     assert deeper.chunk_path(0, 100) != ClipPassCache(tmp_path, recipe).chunk_path(0, 100)

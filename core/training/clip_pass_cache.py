@@ -12,8 +12,10 @@ under `<root>/<pass key>/`, the key hashing `pass_fields(recipe)`:
   `[C, ...] float32` (the boundary's output) and, for a recipe with a layout head, `layouts`
   `[C, D] float32` (its targets).
 
-Every file is written atomically: a killed run leaves whole files or none. The key does not cover
-the code: after a change to how clips are rendered or their flow computed, delete the folder.
+Every file is written atomically: a killed run leaves whole files or none. Of the code, the key
+covers only `core.training.curriculum.RENDERING` (a number each change to how clips are rendered
+bumps): after another change that moves the pass's results (e.g. to how flow is computed), delete
+the folder.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import keras
 import numpy as np
 
 from core.common.atomic import atomic_path, write_json_atomic
+from core.training import curriculum
 
 if TYPE_CHECKING:
     from core.training.motion_curriculum import CurriculumRecipe
@@ -38,9 +41,10 @@ TRAINING_FIELDS = ("boundary", "epochs", "object_weight", "object_targets", "lay
 
 
 def pass_fields(recipe: CurriculumRecipe) -> dict:
-    """The recipe's fields the clip pass depends on (all but TRAINING_FIELDS), as JSON values."""
-    return {key: value for key, value in json.loads(json.dumps(asdict(recipe))).items()
-            if key not in TRAINING_FIELDS}
+    """The recipe's fields the clip pass depends on (all but TRAINING_FIELDS), as JSON values, and
+    the version of the clips' rendering (`rendering`)."""
+    return {**{key: value for key, value in json.loads(json.dumps(asdict(recipe))).items()
+               if key not in TRAINING_FIELDS}, "rendering": curriculum.RENDERING}
 
 
 class ClipPassCache:

@@ -5,7 +5,8 @@ seed) and rendered on demand; flow comes from the project's own `OpticalFlowComp
 
 - Background: a real photograph (`core.training.photographs`) or a generated texture
   (`core.training.motion_dataset.random_scene`), seen through a camera that pans, zooms, rotates,
-  shakes or stays still (`MOTIONS`), with an optional hand-held jitter on top.
+  shakes or stays still (`MOTIONS`), with an optional hand-held jitter on top (a random walk; drawn
+  for still and panning cameras, and rendered since `RENDERING` 2).
 - Objects (`ObjectSpec`): a soft-edged blob or bar cut from another image, moving on its own in the
   scene: translate (`left`/`right`/`up`/`down`), scale (`grow`/`shrink`), rotate (`turn_cw`/`turn_ccw`),
   a limb swinging about one end (`swing`), a shape deforming (`deform`), or `still`. Later objects
@@ -36,6 +37,7 @@ from core.video.writer import write_video
 OBJECT_MOTIONS = ("left", "right", "up", "down", "grow", "shrink", "turn_cw", "turn_ccw", "swing", "deform")
 RIGID_OBJECT_MOTIONS = OBJECT_MOTIONS[:8]
 FAMILIES = ("camera", "object", "composed")
+RENDERING = 2  # bumped by each change to how clips are rendered (2: the hand-held jitter is rendered)
 _OBJECT_SPEEDS = {"left": (1.0, 3.5), "right": (1.0, 3.5), "up": (1.0, 3.5), "down": (1.0, 3.5),
                   "grow": (0.015, 0.04), "shrink": (0.015, 0.04), "turn_cw": (2.0, 6.0), "turn_ccw": (2.0, 6.0),
                   "swing": (20.0, 45.0), "deform": (0.15, 0.3), "still": (0.0, 0.0)}
@@ -172,11 +174,11 @@ def _camera_matrices(clip: CurriculumClip, rng: np.random.Generator, num_frames:
     shake and jitter paths from `rng` (the renderer's generator, first)."""
     big = 2 * size
     shake = shake_path(rng, num_frames, clip.camera_speed) if clip.camera == "shake" else np.zeros((num_frames, 2))
-    shake = shake + shake_path(rng, num_frames, clip.jitter)
+    jitter = shake_path(rng, num_frames, clip.jitter)  # the hand-held jitter, on top of any camera motion
     cameras = []
     for t in range(num_frames):
         camera = camera_matrix(clip.camera, clip.camera_speed, t, shake, big / 2)
-        camera[:, 2] -= (big - size) / 2
+        camera[:, 2] += jitter[t] - (big - size) / 2
         cameras.append(_affine3(camera))
     return np.stack(cameras)
 
