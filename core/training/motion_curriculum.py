@@ -40,7 +40,7 @@ from core.model.endpoints import ENDPOINT_ORDER, resolve_endpoint
 from core.training.adaptation import (EpochProgress, adabn_on_clips, activations_between, cache_activations,
                                       counted, redraw_upper_blocks, train_motion_heads)
 from core.training.clip_pass_cache import ClipPassCache
-from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, CurriculumClip, CurriculumSampler,
+from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, RENDERING, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow, motion_parameters)
 from core.training.flow_layout import camera_relative, flow_layout
 from core.training.motion_dataset import MOTIONS
@@ -279,7 +279,7 @@ def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target
     sets = family_sets(photograph_paths("test"))
     features = family_features(model, preprocess_sets(sets, computers[recipe.flow_methods[0]]))
     return save_packed_weights(model, target, {
-        "recipe": asdict(recipe),
+        "recipe": asdict(recipe), "rendering": RENDERING,
         "held_out": {"photographs": "the TEST photographs (core.training.photographs)",
                      "composed_pairs": {camera: list(objects) for camera, objects in HELD_OUT_PAIRS.items()},
                      "object_motions": list(recipe.held_out_objects)},
