@@ -200,9 +200,9 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
     `camera` (softmax over camera motions, integer `camera_labels` `[N]`), `objects` (sigmoid,
     `object_labels` `[N, K]` in [0, 1]: which object motions the clip shows, multi-hot or as shares)
     and one linear head per entry of `regressions`, {name: (targets `[N, D]`, loss weight)} (e.g. the
-    layout, `core.training.flow_layout`, or the motion's parameters, `core.training.curriculum.
-    motion_parameters`), each with mean squared error on its targets standardised per column. With a `contrastive_weight`, the
-    unit-length Features themselves (`embedding`) get `core.training.contrastive`'s loss over each
+    layout, `core.training.flow_layout`, or the motion's parameters,
+    `core.training.curriculum.motion_parameters`), each with mean squared error on its targets
+    standardised per column. With a `contrastive_weight`, the unit-length Features themselves (`embedding`) get `core.training.contrastive`'s loss over each
     clip's camera and object labels; with a `contrastive_projection` of D > 0 the loss is on a
     projection of them instead (Dense(D, relu), Dense(D), as SimCLR's), so the Features need not
     collapse each motion to a point. And with a `neighbour_weight` its neighbour-preserving loss

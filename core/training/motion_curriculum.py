@@ -68,8 +68,9 @@ class CurriculumRecipe:
     `core.training.flow_layout`; on `camera_relative` flow if `layout_camera_relative`) weighted
     `layout_weight`, and if `parameter_weight` > 0 a head regressing the camera's and objects' motion
     as numbers (`core.training.curriculum.motion_parameters` over `parameter_periods` time spans:
-    velocities, scale rates, turns) weighted so. With a `deeper_boundary` (an endpoint before `boundary`), a second stage then
-    trains the blocks after it for `deeper_epochs`, with fresh heads and the same losses. With
+    velocities, scale rates, turns) weighted so. With a `deeper_boundary` (an endpoint before
+    `boundary`), a second stage then trains the blocks after it for `deeper_epochs`, with fresh
+    heads and the same losses. With
     `fresh_upper`, the blocks the first stage trains start from a random initialisation
     (`redraw_upper_blocks`) instead of `init`'s. With a `contrastive_weight`, every stage adds
     `core.training.contrastive`'s loss on the Features over the camera and object targets (on a
