@@ -112,9 +112,11 @@ def prepare(args: argparse.Namespace) -> int:
     if cache_is_valid(adapted_path):  # made by `weights motion-adapted`, or by set-up before it stopped making it
         print(f"motion_adapted (camera motion only): {adapted_path}, registered as "
               f"{register_flow_model('motion_adapted', sha256_of(adapted_path))}")
-    scores = read_packed_metadata(MOTION_CURRICULUM_PATH).get("eval_knn1_accuracy", {})
+    metadata = read_packed_metadata(MOTION_CURRICULUM_PATH)
+    scores = metadata.get("eval_knn1_accuracy", {})
     version = register_flow_model("motion_curriculum", sha256_of(MOTION_CURRICULUM_PATH), alias="default")
     print(f"default flow-stream weights (motion_curriculum, shipped): {MOTION_CURRICULUM_PATH}; held-out 1-NN "
+          f"(on curriculum rendering {metadata.get('rendering', 1)}) "
           + ", ".join(f"{family} {score:.3f}" for family, score in scores.items())
           + f"; registered as {version} (alias 'default')")
     return 0
