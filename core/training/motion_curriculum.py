@@ -241,7 +241,8 @@ def train_stage(model: keras.Model, activations: np.ndarray, clips: list[Curricu
                 boundary: str, epochs: int, layouts: np.ndarray | None = None,
                 callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
     """One training stage: the blocks after `boundary`, from `boundary`'s `activations` of `clips`, with
-    the recipe's heads, losses and seed (and the layout head on `layouts`, if given); in place."""
+    the recipe's heads, losses and seed (the layout head on `layouts`, if given; the motion parameter
+    head, if the recipe has one); in place."""
     regressions = {"layout": (layouts, recipe.layout_weight)} if layouts is not None else {}
     if recipe.parameter_weight:
         regressions["parameters"] = (np.stack([motion_parameters(c, periods=recipe.parameter_periods) for c in clips]),
