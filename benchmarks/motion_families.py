@@ -10,6 +10,8 @@ Columns, all leave-one-out 1-NN accuracy (cosine) of the 1024-d Features:
   16-frame windows of 6 tiles of the frame, labelled by where their moving pixels go (mean dx of pixels moving over
   0.5 px/frame: left or right; tiles with little or mixed motion are left out); 1-NN accuracy
   against the majority-class share printed below the table.
+Below the table: per object motion, and for composed which part (the pan, the object's translation) the
+nearest clip gets right.
 
     .venv/bin/python -m benchmarks.motion_families [--weights random motion_curriculum] [--eval_flow_method tvl1]
         [--scenes 2 --no-vtest] [--families composed --composed_scenes 13]
@@ -37,8 +39,8 @@ from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import clip_features, stack_preprocessed
 from core.training.curriculum import render_curriculum_clip
 from core.training.motion_dataset import rendered_flow
-from core.training.motion_families import (EVAL_FAMILIES, family_features, family_scores, family_sets,
-                                          preprocess_sets, scores_by_label)
+from core.training.motion_families import (EVAL_FAMILIES, composed_part_scores, family_features, family_scores,
+                                          family_sets, preprocess_sets, scores_by_label)
 from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
 from core.video.decode import iter_frames
 from core.weights.flow_stream import build_flow_i3d
@@ -125,6 +127,8 @@ def main() -> None:
             scores["object_by_motion"] = scores_by_label(sets["object"], features["object"])
             scores["reversed"] = reversal_score(features["object"], clip_features(model, backward),
                                                 sets["object"].labels)
+        if "composed" in sets:
+            scores["composed_parts"] = composed_part_scores(sets["composed"], features["composed"])
         scores["vtest_lr"] = (knn_loo_accuracy(clip_features(model, vtest_inputs), vtest_labels, 1)
                               if args.vtest else float("nan"))
         results[weights] = scores
@@ -138,6 +142,11 @@ def main() -> None:
         motions = sets["object"].label_names
         print_table(["flow-stream weights", *motions], [[name, *(f"{scores['object_by_motion'][m]:.3f}" for m in motions)]
                                                          for name, scores in results.items()])
+    if "composed" in sets:
+        print("\ncomposed set, share of clips whose 1-NN has the same pan / the same object translation:")
+        print_table(["flow-stream weights", "camera part", "object part"],
+                    [[name, *(f"{scores['composed_parts'][part]:.3f}" for part in ("camera", "object"))]
+                     for name, scores in results.items()])
     write_json(args.json, {"results": results, "eval_flow_method": args.eval_flow_method,
                            "clips": {name: len(s.clips) for name, s in sets.items()},
                            "vtest_windows": len(vtest_labels)})

@@ -86,3 +86,13 @@ def scores_by_label(motion_set: MotionFamilySet, features: np.ndarray) -> dict[s
     predictions = knn_loo_predictions(features, motion_set.labels, 1)
     return {name: float(np.mean(predictions[motion_set.labels == index] == index))
             for index, name in enumerate(motion_set.label_names) if np.any(motion_set.labels == index)}
+
+
+def composed_part_scores(composed_set: MotionFamilySet, features: np.ndarray) -> dict[str, float]:
+    """{"camera": share of composed clips whose leave-one-out 1-NN (cosine) has the same pan,
+    "object": share whose 1-NN has the same object translation}: which part of the pair is lost."""
+    predictions = knn_loo_predictions(features, composed_set.labels, 1)
+    pans, translations = np.divmod(composed_set.labels, len(TRANSLATIONS))
+    predicted_pans, predicted_translations = np.divmod(predictions, len(TRANSLATIONS))
+    return {"camera": float(np.mean(predicted_pans == pans)),
+            "object": float(np.mean(predicted_translations == translations))}
