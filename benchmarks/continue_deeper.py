@@ -24,7 +24,8 @@ from benchmarks.common import argument_parser
 from core.common.process import configure_process
 from core.training.adaptation import activations_between
 from core.training.clip_pass_cache import ClipPassCache
-from core.training.motion_curriculum import CurriculumRecipe, chunk_spans, train_stage, training_clips
+from core.training.motion_curriculum import (CurriculumRecipe, chunk_spans, regression_targets, train_stage,
+                                             training_clips)
 from core.weights.flow_stream import build_flow_i3d
 from core.weights.packed import save_packed_weights
 
@@ -67,7 +68,8 @@ def main() -> None:
     activations = activations_between(model, cached_activations(args.cache_dir, recipe), CACHED_BOUNDARY,
                                       args.boundary)
     clips = training_clips(recipe)
-    train_stage(model, activations, clips, recipe, args.boundary, args.epochs, callbacks=[EpochLog()])
+    train_stage(model, activations, clips, recipe, args.boundary, args.epochs, regression_targets(clips, recipe),
+                callbacks=[EpochLog()])
     save_packed_weights(model, args.output, {"made_by": "benchmarks.continue_deeper", "start": "motion_curriculum",
                                              "boundary": args.boundary, "epochs": args.epochs})
     print(f"weights written to {args.output}")

@@ -228,8 +228,9 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
     done = len(clips)
     if recipe.fresh_upper:
         redraw_upper_blocks(model, recipe.boundary, inputs[recipe.boundary], recipe.seed)
+    regressions = regression_targets(clips, recipe, passed.get("layouts"))
     for boundary, epochs in recipe.stages:
-        stage = train_stage(model, inputs[boundary], clips, recipe, boundary, epochs, passed.get("layouts"),
+        stage = train_stage(model, inputs[boundary], clips, recipe, boundary, epochs, regressions,
                             callbacks=[EpochProgress(progress, total, done=done)])
         for key, values in stage.items():
             history.setdefault(key, []).extend(values)
@@ -237,16 +238,23 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
     return history
 
 
-def train_stage(model: keras.Model, activations: np.ndarray, clips: list[CurriculumClip], recipe: CurriculumRecipe,
-                boundary: str, epochs: int, layouts: np.ndarray | None = None,
-                callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
-    """One training stage: the blocks after `boundary`, from `boundary`'s `activations` of `clips`, with
-    the recipe's heads, losses and seed (the layout head on `layouts`, if given; the motion parameter
-    head, if the recipe has one); in place."""
+def regression_targets(clips: list[CurriculumClip], recipe: CurriculumRecipe,
+                       layouts: np.ndarray | None = None) -> dict[str, tuple[np.ndarray, float]]:
+    """{head: (targets `[N, D]`, loss weight)} of the recipe's regression heads over `clips`: the layout
+    head on `layouts` (the clip pass's, if the recipe has one), the motion parameter head on each clip's
+    `motion_parameters` (if the recipe has one)."""
     regressions = {"layout": (layouts, recipe.layout_weight)} if layouts is not None else {}
     if recipe.parameter_weight:
         regressions["parameters"] = (np.stack([motion_parameters(c, periods=recipe.parameter_periods) for c in clips]),
                                      recipe.parameter_weight)
+    return regressions
+
+
+def train_stage(model: keras.Model, activations: np.ndarray, clips: list[CurriculumClip], recipe: CurriculumRecipe,
+                boundary: str, epochs: int, regressions: dict[str, tuple[np.ndarray, float]],
+                callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
+    """One training stage: the blocks after `boundary`, from `boundary`'s `activations` of `clips`, with
+    the recipe's heads, losses and seed and the `regressions` heads (`regression_targets`); in place."""
     return train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
                               object_targets(clips, recipe.object_targets), boundary=boundary, epochs=epochs,
                               seed=recipe.seed, object_weight=recipe.object_weight, regressions=regressions,
