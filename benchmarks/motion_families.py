@@ -11,7 +11,7 @@ Columns, all leave-one-out 1-NN accuracy (cosine) of the 1024-d Features:
   0.5 px/frame: left or right; tiles with little or mixed motion are left out); 1-NN accuracy
   against the majority-class share printed below the table.
 Below the table: per object motion, and for composed which part (the pan, the object's translation) the
-nearest clip gets right.
+nearest clip gets right and how fast the pans and objects of its hits and misses are.
 
     .venv/bin/python -m benchmarks.motion_families [--weights random motion_curriculum] [--eval_flow_method tvl1]
         [--scenes 2 --no-vtest] [--families composed --composed_scenes 13]
@@ -32,15 +32,15 @@ import numpy as np
 
 from benchmarks.common import argument_parser, make_missing_weights, packed_row, print_table, write_json
 from core.common.process import configure_process
-from core.evaluation.metrics import knn_loo_accuracy
+from core.evaluation.metrics import knn_loo_accuracy, knn_loo_predictions
 from core.features.similarity import unit_rows
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import clip_features, stack_preprocessed
 from core.training.curriculum import render_curriculum_clip
 from core.training.motion_dataset import rendered_flow
-from core.training.motion_families import (EVAL_FAMILIES, composed_part_scores, family_features, family_scores,
-                                          family_sets, preprocess_sets, scores_by_label)
+from core.training.motion_families import (EVAL_FAMILIES, MotionFamilySet, composed_part_scores, family_features,
+                                          family_scores, family_sets, preprocess_sets, scores_by_label)
 from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
 from core.video.decode import iter_frames
 from core.weights.flow_stream import build_flow_i3d
@@ -64,6 +64,16 @@ def reversal_score(forward: np.ndarray, backward: np.ndarray, labels: np.ndarray
     np.fill_diagonal(similarity, -np.inf)
     same = np.where(labels[:, None] == labels[None, :], similarity, -np.inf).max(axis=1)
     return float(np.mean(same > np.sum(forward * backward, axis=1)))
+
+
+def composed_speeds(composed: MotionFamilySet, features: np.ndarray) -> dict[str, float]:
+    """Mean pan and object speeds (px/frame) of the composed clips whose 1-NN (cosine) has their pair
+    (`hit`) and of those whose 1-NN does not (`miss`; NaN if none)."""
+    hit = knn_loo_predictions(features, composed.labels, 1) == composed.labels
+    pan = np.array([c.camera_speed for c in composed.clips])
+    own = np.array([c.objects[0].speed for c in composed.clips])
+    return {f"{name}_{kind}": float(speeds[chosen].mean()) if chosen.any() else float("nan")
+            for name, speeds in (("pan", pan), ("object", own)) for kind, chosen in (("hit", hit), ("miss", ~hit))}
 
 
 def vtest_windows(computer: OpticalFlowComputer, frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +138,8 @@ def main() -> None:
             scores["reversed"] = reversal_score(features["object"], clip_features(model, backward),
                                                 sets["object"].labels)
         if "composed" in sets:
-            scores["composed_parts"] = composed_part_scores(sets["composed"], features["composed"])
+            scores["composed_parts"] = (composed_part_scores(sets["composed"], features["composed"])
+                                        | composed_speeds(sets["composed"], features["composed"]))
         scores["vtest_lr"] = (knn_loo_accuracy(clip_features(model, vtest_inputs), vtest_labels, 1)
                               if args.vtest else float("nan"))
         results[weights] = scores
@@ -143,10 +154,12 @@ def main() -> None:
         print_table(["flow-stream weights", *motions], [[name, *(f"{scores['object_by_motion'][m]:.3f}" for m in motions)]
                                                          for name, scores in results.items()])
     if "composed" in sets:
-        print("\ncomposed set, share of clips whose 1-NN has the same pan / the same object translation:")
-        print_table(["flow-stream weights", "camera part", "object part"],
-                    [[name, *(f"{scores['composed_parts'][part]:.3f}" for part in ("camera", "object"))]
-                     for name, scores in results.items()])
+        print("\ncomposed set, share of clips whose 1-NN has the same pan / the same object translation, "
+              "and mean speeds (px/frame) of the clips whose 1-NN has their pair (hit) or not (miss):")
+        parts = ("camera", "object", "pan_hit", "pan_miss", "object_hit", "object_miss")
+        print_table(["flow-stream weights", "camera part", "object part", "pan, hits", "pan, misses", "object, hits",
+                     "object, misses"], [[name, *(f"{scores['composed_parts'][part]:.3f}" for part in parts)]
+                                         for name, scores in results.items()])
     write_json(args.json, {"results": results, "eval_flow_method": args.eval_flow_method,
                            "clips": {name: len(s.clips) for name, s in sets.items()},
                            "vtest_windows": len(vtest_labels)})
