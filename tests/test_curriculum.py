@@ -208,10 +208,11 @@ def test_a_held_out_object_motion_is_in_no_training_clip(opencv_doc):
 
 def test_the_layout_target_is_relative_to_the_camera_unless_the_recipe_says_otherwise():
     """A pan of 0.5 (preprocessed units) right with a 56x56 object moving 0.25 down in the frame: a
-    4x4, 2-span layout holds only the object, down and against the pan, in its region."""
+    4x4, 2-span layout holds only the object, down and against the pan, in its region (pooled over
+    the regions: the object's motion in each span)."""
     from dataclasses import replace
 
-    from core.training.motion_curriculum import CurriculumRecipe, layout_target
+    from core.training.motion_curriculum import CurriculumRecipe, layout_target, regression_targets
 
     clip = np.zeros((16, 224, 224, 2), np.float32)
     clip[..., 0] = 0.5
@@ -221,6 +222,9 @@ def test_the_layout_target_is_relative_to_the_camera_unless_the_recipe_says_othe
     expected = np.zeros((2, 4, 4, 4), np.float32)
     expected[:, 1, 2] = (0.0, 0.5, 0.25, 0.0)
     np.testing.assert_allclose(cells, expected)
+    pooled = regression_targets([], replace(recipe, layout_pooling="max"), layout_target(clip, recipe)[None])
+    np.testing.assert_allclose(pooled["layout"][0], [[0.0, 0.5, 0.25, 0.0] * 2])  # the object's region, per span
+    assert pooled["layout"][1] == recipe.layout_weight
     absolute = layout_target(clip, replace(recipe, layout_camera_relative=False)).reshape(2, 4, 4, 4)
     expected = np.zeros((2, 4, 4, 4), np.float32)
     expected[..., 0] = 0.5
@@ -243,6 +247,8 @@ def test_train_default_options_reach_the_recipe():
         flow_methods=("dis", "farneback"))
     assert recipe("--boundary", "Mixed_4e", "--epochs", "9", "--clips", "80") == CurriculumRecipe(
         boundary="Mixed_4e", epochs=9, clips=80)
+    assert recipe("--layout_grid", "4", "--layout_pooling", "max") == CurriculumRecipe(layout_grid=4,
+                                                                                       layout_pooling="max")
     assert recipe("--deeper_boundary", "Mixed_4d", "--deeper_epochs", "2") == CurriculumRecipe(
         deeper_boundary="Mixed_4d", deeper_epochs=2)
     assert recipe("--deeper_boundary", "").stages == [("MaxPool3d_5a_2x2", 15)]  # one stage
@@ -316,4 +322,6 @@ def test_an_unknown_or_misplaced_boundary_fails_before_any_clip_is_made(tmp_path
         make_motion_curriculum(CurriculumRecipe(deeper_boundary="Mixed_5b", deeper_epochs=2), tmp_path / "weights.npz")
     with pytest.raises(ConfigError, match="needs both deeper_boundary and deeper_epochs"):
         make_motion_curriculum(CurriculumRecipe(deeper_epochs=0), tmp_path / "weights.npz")
+    with pytest.raises(ConfigError, match=r"unknown layout pooling 'mean'; choose from \['none', 'max'\]"):
+        make_motion_curriculum(CurriculumRecipe(layout_pooling="mean"), tmp_path / "weights.npz")
     assert not any(tmp_path.iterdir())

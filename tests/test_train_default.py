@@ -122,7 +122,8 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path, monkeypat
     recipe = CurriculumRecipe(deeper_boundary="", deeper_epochs=0)  # one stage
     folder = ClipPassCache(tmp_path, recipe).folder
     for training_only in (dict(epochs=3), dict(object_weight=1.0), dict(object_targets="area_share"),
-                          dict(layout_weight=2.0), dict(parameter_weight=1.0, parameter_periods=4),
+                          dict(layout_weight=2.0), dict(layout_pooling="max"),
+                          dict(parameter_weight=1.0, parameter_periods=4),
                           dict(deeper_boundary="Mixed_4e", deeper_epochs=4),
                           dict(fresh_upper=True), dict(contrastive_weight=0.0), dict(contrastive_projection=256),
                           dict(neighbour_weight=0.5)):

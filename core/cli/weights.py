@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from core.common.atomic import sha256_of
 from core.common.progress import TqdmProgress
 from core.errors import DFEError
+from core.training.flow_layout import LAYOUT_POOLINGS
 
 if TYPE_CHECKING:  # imported where used: it loads TensorFlow
     from core.training.motion_curriculum import CurriculumRecipe
@@ -53,6 +54,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layout_camera_relative", action=argparse.BooleanOptionalAction, default=None,
                         help="train-default: take each frame's median flow (the camera's) out before the layout "
                              "(default: the recipe's, yes)")
+    parser.add_argument("--layout_pooling", choices=LAYOUT_POOLINGS, default=None,
+                        help="train-default: max: the layout head regresses, per time span and direction, the "
+                             "largest flow of any region instead of every region's (default: the recipe's, none)")
     parser.add_argument("--parameter_weight", type=float, default=None,
                         help="train-default: the weight of a head regressing each clip's camera and object motion "
                              "as numbers: velocities, scale rates, turns (core.training.curriculum."
@@ -163,7 +167,7 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
     if args.deeper_boundary == "" and args.deeper_epochs is None:
         args.deeper_epochs = 0  # one stage
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
-                                                  "layout_weight", "layout_camera_relative",
+                                                  "layout_weight", "layout_camera_relative", "layout_pooling",
                                                   "parameter_weight", "parameter_periods",
                                                   "boundary", "epochs", "deeper_boundary", "deeper_epochs",
                                                   "fresh_upper", "contrastive_weight", "contrastive_projection",

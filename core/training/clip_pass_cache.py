@@ -35,9 +35,9 @@ from core.training import curriculum
 if TYPE_CHECKING:
     from core.training.motion_curriculum import CurriculumRecipe
 
-TRAINING_FIELDS = ("boundary", "epochs", "object_weight", "object_targets", "layout_weight", "parameter_weight",
-                   "parameter_periods", "deeper_boundary", "deeper_epochs", "fresh_upper", "contrastive_weight",
-                   "contrastive_projection", "neighbour_weight")
+TRAINING_FIELDS = ("boundary", "epochs", "object_weight", "object_targets", "layout_weight", "layout_pooling",
+                   "parameter_weight", "parameter_periods", "deeper_boundary", "deeper_epochs", "fresh_upper",
+                   "contrastive_weight", "contrastive_projection", "neighbour_weight")
 
 
 def pass_fields(recipe: CurriculumRecipe) -> dict:

@@ -42,7 +42,7 @@ from core.training.adaptation import (EpochProgress, adabn_on_clips, activations
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, RENDERING, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow, motion_parameters)
-from core.training.flow_layout import camera_relative, flow_layout
+from core.training.flow_layout import LAYOUT_POOLINGS, camera_relative, flow_layout, strongest_regions
 from core.training.motion_dataset import MOTIONS
 from core.training.motion_families import (PANS, TRANSLATIONS, family_features, family_scores, family_sets,
                                           preprocess_sets, scores_by_label)
@@ -65,8 +65,8 @@ class CurriculumRecipe:
     from `init`, training the blocks after `boundary` for `epochs` with the object loss weighted
     `object_weight` against `object_targets` ("present": multi-hot `CurriculumClip.object_labels`,
     "area_share": `CurriculumClip.object_shares`) and, if `layout_grid`, a layout head (see
-    `core.training.flow_layout`; on `camera_relative` flow if `layout_camera_relative`) weighted
-    `layout_weight`, and if `parameter_weight` > 0 a head regressing the camera's and objects' motion
+    `core.training.flow_layout`; on `camera_relative` flow if `layout_camera_relative`; with
+    `layout_pooling` "max" its `strongest_regions`) weighted `layout_weight`, and if `parameter_weight` > 0 a head regressing the camera's and objects' motion
     as numbers (`core.training.curriculum.motion_parameters` over `parameter_periods` time spans:
     velocities, scale rates, turns) weighted so. With a `deeper_boundary` (an endpoint before
     `boundary`), a second stage then trains the blocks after it for `deeper_epochs`, with fresh
@@ -96,6 +96,7 @@ class CurriculumRecipe:
     layout_periods: int = 1
     layout_weight: float = 1.0
     layout_camera_relative: bool = True
+    layout_pooling: str = "none"  # "max": the layout head regresses `strongest_regions` of the layout
     parameter_weight: float = 0.0  # > 0: a head regresses each clip's `motion_parameters` (parameter_periods spans)
     parameter_periods: int = 2
     deeper_boundary: str = "Mixed_4e"  # "": one stage; else the second stage trains the blocks after this endpoint
@@ -116,8 +117,11 @@ class CurriculumRecipe:
         return [(self.boundary, self.epochs)] + ([(self.deeper_boundary, self.deeper_epochs)]
                                                  if self.deeper_boundary else [])
 
-    def check_boundaries(self) -> None:
-        """Raise `EndpointError` for an unknown boundary, `ConfigError` for a deeper one not before `boundary`."""
+    def check(self) -> None:
+        """Raise `EndpointError` for an unknown boundary, `ConfigError` for a deeper one not before
+        `boundary` or an unknown `layout_pooling`."""
+        if self.layout_pooling not in LAYOUT_POOLINGS:
+            raise ConfigError(f"unknown layout pooling {self.layout_pooling!r}; choose from {list(LAYOUT_POOLINGS)}")
         boundary = resolve_endpoint(self.boundary)
         if self.deeper_boundary and ENDPOINT_ORDER.index(resolve_endpoint(self.deeper_boundary)) >= \
                 ENDPOINT_ORDER.index(boundary):
@@ -241,9 +245,13 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
 def regression_targets(clips: list[CurriculumClip], recipe: CurriculumRecipe,
                        layouts: np.ndarray | None = None) -> dict[str, tuple[np.ndarray, float]]:
     """{head: (targets `[N, D]`, loss weight)} of the recipe's regression heads over `clips`: the layout
-    head on `layouts` (the clip pass's, if the recipe has one), the motion parameter head on each clip's
+    head on `layouts` (the clip pass's, if the recipe has one; pooled as `layout_pooling` says), the motion parameter head on each clip's
     `motion_parameters` (if the recipe has one)."""
-    regressions = {"layout": (layouts, recipe.layout_weight)} if layouts is not None else {}
+    regressions = {}
+    if layouts is not None:
+        if recipe.layout_pooling == "max":
+            layouts = strongest_regions(layouts, recipe.layout_grid, recipe.layout_periods)
+        regressions["layout"] = (layouts, recipe.layout_weight)
     if recipe.parameter_weight:
         regressions["parameters"] = (np.stack([motion_parameters(c, periods=recipe.parameter_periods) for c in clips]),
                                      recipe.parameter_weight)
@@ -281,7 +289,7 @@ def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target
                            progress: ProgressCallback = no_progress, cache_root: Path = CLIP_PASS_CACHE) -> Path:
     """Train the default (see module docstring), measure it on the held-out families and save both.
     The clip pass is kept under `cache_root` (`ClipPassCache`): a run resumes what one before it left."""
-    recipe.check_boundaries()  # a wrong boundary fails now, not after the clips' flow
+    recipe.check()  # a wrong boundary or pooling fails now, not after the clips' flow
     computers = flow_computers(recipe.flow_methods)
     clips = training_clips(recipe)
     model = build_flow_i3d(recipe.init)
