@@ -1,7 +1,11 @@
 """Do the flow-stream features see every kind of motion? Per family, on scenes and families never trained on.
 
-Rows: flow-stream weights (random init, cross-modal xy, motion_adapted, the default motion_curriculum).
-Columns, all leave-one-out 1-NN accuracy (cosine) of the 1024-d Features:
+Rows: flow-stream weights (random init, cross-modal xy, motion_adapted, the default motion_curriculum),
+and first a reference without a network, `flow_summary`: the camera's mean flow each way and the
+fastest camera-relative region's, per half clip (what the flow holds, read the way the families are
+labelled; it cannot tell zooms and rotations apart).
+Columns, all leave-one-out 1-NN accuracy (cosine) of each row's features (the 1024-d Features; 16 numbers
+for flow_summary):
 - object / camera / composed: `core.training.motion_families` on the TEST photographs (opencv-doc),
   which no training saw; composed camera+object clips are a family no training saw either.
 - reversed: on the object set, the share of clips whose features are closer to a clip of the same
@@ -25,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from functools import partial
 from itertools import islice
 
 import cv2
@@ -39,14 +45,33 @@ from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import clip_features, stack_preprocessed
 from core.training.curriculum import render_curriculum_clip
 from core.training.motion_dataset import rendered_flow
-from core.training.motion_families import (EVAL_FAMILIES, MotionFamilySet, composed_part_scores, family_features,
-                                          family_scores, family_sets, preprocess_sets, scores_by_label)
+from core.training.flow_layout import camera_relative, flow_layout, strongest_regions
+from core.training.motion_families import (EVAL_FAMILIES, MotionFamilySet, composed_part_scores, family_scores,
+                                          family_sets, preprocess_sets, scores_by_label)
 from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
 from core.video.decode import iter_frames
 from core.weights.flow_stream import build_flow_i3d
 
-WEIGHTS = ("random", "cross_modal_kinetics_xy", "motion_adapted", "motion_curriculum")
+FLOW_SUMMARY = "flow_summary"  # a row without a network: what the flow itself holds (`flow_summary`)
+WEIGHTS = (FLOW_SUMMARY, "random", "cross_modal_kinetics_xy", "motion_adapted", "motion_curriculum")
+SUMMARY_GRID, SUMMARY_PERIODS = 7, 2
 TILES = (2, 3)  # rows, columns of the vtest frame
+
+
+def flow_summary(clips: np.ndarray) -> np.ndarray:
+    """The flow itself, summed up: per preprocessed flow clip `[T, 224, 224, 2]`, the camera's motion
+    (its mean flow each way per time span) and the scene's (`strongest_regions` of its camera-relative
+    7x7 layout), each of unit length → `[N, 16]`."""
+    camera = np.stack([flow_layout(clip, 1, SUMMARY_PERIODS) for clip in clips])
+    scene = strongest_regions(np.stack([flow_layout(camera_relative(clip), SUMMARY_GRID, SUMMARY_PERIODS)
+                                        for clip in clips]), SUMMARY_GRID, SUMMARY_PERIODS)
+    return np.concatenate([unit_rows(camera), unit_rows(scene)], axis=1)
+
+
+def featurizer(weights: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Preprocessed flow clips `[N, T, H, W, 2]` → their features `[N, D]`: the named weights' Features,
+    or `flow_summary` for FLOW_SUMMARY."""
+    return flow_summary if weights == FLOW_SUMMARY else partial(clip_features, build_flow_i3d(weights))
 
 
 def reversed_inputs(clips, computer: OpticalFlowComputer) -> np.ndarray:
@@ -116,7 +141,7 @@ def main() -> None:
                         help="also a row for each packed weights file, e.g. one made by `python -m core weights "
                              "train-default --held_out_objects ... --output PATH`")
     args = parser.parse_args()
-    make_missing_weights(args.weights)
+    make_missing_weights([weights for weights in args.weights if weights != FLOW_SUMMARY])
     start = time.perf_counter()
     computer = OpticalFlowComputer(args.eval_flow_method)
     sets = family_sets(photograph_paths("test"), scenes=args.scenes, composed_scenes=args.composed_scenes)
@@ -128,19 +153,20 @@ def main() -> None:
           f"({args.eval_flow_method} flow), {len(vtest_labels)} vtest tile windows; "
           f"{time.perf_counter() - start:.0f} s to render and compute flow")
     rows, results = [], {}
-    models = [(weights, lambda weights=weights: build_flow_i3d(weights)) for weights in args.weights] + args.packed
-    for weights, build in models:
-        model = build()
-        features = family_features(model, inputs)
+    rows_to_score = [(weights, lambda weights=weights: featurizer(weights)) for weights in args.weights]
+    rows_to_score += [(label, lambda build=build: partial(clip_features, build())) for label, build in args.packed]
+    for weights, make_featurizer in rows_to_score:
+        featurize = make_featurizer()
+        features = {name: featurize(clips) for name, clips in inputs.items()}
         scores = dict.fromkeys((*EVAL_FAMILIES, "reversed"), float("nan")) | family_scores(sets, features)
         if "object" in sets:
             scores["object_by_motion"] = scores_by_label(sets["object"], features["object"])
-            scores["reversed"] = reversal_score(features["object"], clip_features(model, backward),
+            scores["reversed"] = reversal_score(features["object"], featurize(backward),
                                                 sets["object"].labels)
         if "composed" in sets:
             scores["composed_parts"] = (composed_part_scores(sets["composed"], features["composed"])
                                         | composed_speeds(sets["composed"], features["composed"]))
-        scores["vtest_lr"] = (knn_loo_accuracy(clip_features(model, vtest_inputs), vtest_labels, 1)
+        scores["vtest_lr"] = (knn_loo_accuracy(featurize(vtest_inputs), vtest_labels, 1)
                               if args.vtest else float("nan"))
         results[weights] = scores
         rows.append([weights, *(f"{scores[k]:.3f}" for k in ("object", "camera", "composed", "reversed", "vtest_lr")),
