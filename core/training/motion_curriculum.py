@@ -66,9 +66,10 @@ class CurriculumRecipe:
     `object_weight` against `object_targets` ("present": multi-hot `CurriculumClip.object_labels`,
     "area_share": `CurriculumClip.object_shares`) and, if `layout_grid`, a layout head (see
     `core.training.flow_layout`; on `camera_relative` flow if `layout_camera_relative`; with
-    `layout_pooling` "max" its `strongest_regions`) weighted `layout_weight`, and if `parameter_weight` > 0 a head regressing the camera's and objects' motion
-    as numbers (`core.training.curriculum.motion_parameters` over `parameter_periods` time spans:
-    velocities, scale rates, turns) weighted so. With a `deeper_boundary` (an endpoint before
+    `layout_pooling` "max" its `strongest_regions`) weighted `layout_weight`, and if
+    `parameter_weight` > 0 a head regressing the camera's and objects' motion as numbers
+    (`core.training.curriculum.motion_parameters` over `parameter_periods` time spans: velocities,
+    scale rates, turns) weighted so. With a `deeper_boundary` (an endpoint before
     `boundary`), a second stage then trains the blocks after it for `deeper_epochs`, with fresh
     heads and the same losses. With
     `fresh_upper`, the blocks the first stage trains start from a random initialisation
@@ -245,8 +246,8 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
 def regression_targets(clips: list[CurriculumClip], recipe: CurriculumRecipe,
                        layouts: np.ndarray | None = None) -> dict[str, tuple[np.ndarray, float]]:
     """{head: (targets `[N, D]`, loss weight)} of the recipe's regression heads over `clips`: the layout
-    head on `layouts` (the clip pass's, if the recipe has one; pooled as `layout_pooling` says), the motion parameter head on each clip's
-    `motion_parameters` (if the recipe has one)."""
+    head on `layouts` (the clip pass's, if the recipe has one; pooled as `layout_pooling` says), the
+    motion parameter head on each clip's `motion_parameters` (if the recipe has one)."""
     regressions = {}
     if layouts is not None:
         if recipe.layout_pooling == "max":
