@@ -128,7 +128,8 @@ def main() -> None:
     configure_process()
     parser = argument_parser(__doc__)
     parser.add_argument("--weights", nargs="*", default=list(WEIGHTS),
-                        help="named weights to score (none: only the --packed files)")
+                        help=f"named weights to score, and {FLOW_SUMMARY} (the row without a network; none: only "
+                             "the --packed files)")
     parser.add_argument("--eval_flow_method", default="dis", help="flow method of the evaluation clips")
     parser.add_argument("--scenes", type=int, default=8, help="TEST photographs used as backgrounds")
     parser.add_argument("--composed_scenes", type=int, default=None,
