@@ -91,10 +91,10 @@ def reversal_score(forward: np.ndarray, backward: np.ndarray, labels: np.ndarray
     return float(np.mean(same > np.sum(forward * backward, axis=1)))
 
 
-def composed_speeds(composed: MotionFamilySet, features: np.ndarray) -> dict[str, float]:
-    """Mean pan and object speeds (px/frame) of the composed clips whose 1-NN (cosine) has their pair
-    (`hit`) and of those whose 1-NN does not (`miss`; NaN if none)."""
-    hit = knn_loo_predictions(features, composed.labels, 1) == composed.labels
+def composed_speeds(composed: MotionFamilySet, predictions: np.ndarray) -> dict[str, float]:
+    """Mean pan and object speeds (px/frame) of the composed clips whose predicted pair (`predictions`
+    `[N]`, their 1-NN's) is theirs (`hit`) and of those whose is not (`miss`; NaN if none)."""
+    hit = predictions == composed.labels
     pan = np.array([c.camera_speed for c in composed.clips])
     own = np.array([c.objects[0].speed for c in composed.clips])
     return {f"{name}_{kind}": float(speeds[chosen].mean()) if chosen.any() else float("nan")
@@ -154,7 +154,7 @@ def main() -> None:
           f"({args.eval_flow_method} flow), {len(vtest_labels)} vtest tile windows; "
           f"{time.perf_counter() - start:.0f} s to render and compute flow")
     rows, results = [], {}
-    rows_to_score = [(weights, lambda weights=weights: featurizer(weights)) for weights in args.weights]
+    rows_to_score = [(weights, partial(featurizer, weights)) for weights in args.weights]
     rows_to_score += [(label, lambda build=build: partial(clip_features, build())) for label, build in args.packed]
     for weights, make_featurizer in rows_to_score:
         featurize = make_featurizer()
@@ -165,8 +165,9 @@ def main() -> None:
             scores["reversed"] = reversal_score(features["object"], featurize(backward),
                                                 sets["object"].labels)
         if "composed" in sets:
-            scores["composed_parts"] = (composed_part_scores(sets["composed"], features["composed"])
-                                        | composed_speeds(sets["composed"], features["composed"]))
+            nearest = knn_loo_predictions(features["composed"], sets["composed"].labels, 1)
+            scores["composed_parts"] = (composed_part_scores(sets["composed"], nearest)
+                                        | composed_speeds(sets["composed"], nearest))
         scores["vtest_lr"] = (knn_loo_accuracy(featurize(vtest_inputs), vtest_labels, 1)
                               if args.vtest else float("nan"))
         results[weights] = scores

@@ -182,6 +182,7 @@ def test_a_larger_composed_set_extends_the_default_one_on_more_unseen_scenes(ope
 def test_the_composed_score_per_part_says_which_part_the_nearest_clip_gets_wrong():
     """Two scenes of the 16 pan+translation pairs: features where each clip's one exact twin has its pan
     and the next translation score camera 1, object 0; the other way round camera 0, object 1."""
+    from core.evaluation.metrics import knn_loo_predictions
     from core.training.motion_families import PANS, TRANSLATIONS, MotionFamilySet, composed_part_scores
 
     pairs = [(p, t, scene) for scene in range(2) for p in range(4) for t in range(4)]
@@ -190,8 +191,10 @@ def test_the_composed_score_per_part_says_which_part_the_nearest_clip_gets_wrong
     eye = np.eye(4)
     same_pan = np.array([np.concatenate([eye[p], eye[(t + scene) % 4]]) for p, t, scene in pairs])
     same_translation = np.array([np.concatenate([eye[(p + scene) % 4], eye[t]]) for p, t, scene in pairs])
-    assert composed_part_scores(composed, same_pan) == {"camera": 1.0, "object": 0.0}
-    assert composed_part_scores(composed, same_translation) == {"camera": 0.0, "object": 1.0}
+    nearest = {name: knn_loo_predictions(features, composed.labels, 1)
+               for name, features in (("same_pan", same_pan), ("same_translation", same_translation))}
+    assert composed_part_scores(composed, nearest["same_pan"]) == {"camera": 1.0, "object": 0.0}
+    assert composed_part_scores(composed, nearest["same_translation"]) == {"camera": 0.0, "object": 1.0}
 
 
 def test_a_held_out_object_motion_is_in_no_training_clip(opencv_doc):

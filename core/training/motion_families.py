@@ -88,10 +88,10 @@ def scores_by_label(motion_set: MotionFamilySet, features: np.ndarray) -> dict[s
             for index, name in enumerate(motion_set.label_names) if np.any(motion_set.labels == index)}
 
 
-def composed_part_scores(composed_set: MotionFamilySet, features: np.ndarray) -> dict[str, float]:
-    """{"camera": share of composed clips whose leave-one-out 1-NN (cosine) has the same pan,
-    "object": share whose 1-NN has the same object translation}: which part of the pair is lost."""
-    predictions = knn_loo_predictions(features, composed_set.labels, 1)
+def composed_part_scores(composed_set: MotionFamilySet, predictions: np.ndarray) -> dict[str, float]:
+    """{"camera": share of composed clips whose predicted pair (`predictions` `[N]`, e.g. each clip's
+    leave-one-out 1-NN's, `knn_loo_predictions`) has their pan, "object": share whose predicted pair
+    has their object translation}: which part of the pair is lost."""
     pans, translations = np.divmod(composed_set.labels, len(TRANSLATIONS))
     predicted_pans, predicted_translations = np.divmod(predictions, len(TRANSLATIONS))
     return {"camera": float(np.mean(predicted_pans == pans)),
