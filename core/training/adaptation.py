@@ -202,11 +202,12 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
     and one linear head per entry of `regressions`, {name: (targets `[N, D]`, loss weight)} (e.g. the
     layout, `core.training.flow_layout`, or the motion's parameters,
     `core.training.curriculum.motion_parameters`), each with mean squared error on its targets
-    standardised per column. With a `contrastive_weight`, the unit-length Features themselves (`embedding`) get `core.training.contrastive`'s loss over each
-    clip's camera and object labels; with a `contrastive_projection` of D > 0 the loss is on a
-    projection of them instead (Dense(D, relu), Dense(D), as SimCLR's), so the Features need not
-    collapse each motion to a point. And with a `neighbour_weight` its neighbour-preserving loss
-    against the `reference_descriptors` of `activations` (`neighbours`). Losses are weighted 1,
+    standardised per column. With a `contrastive_weight`, the unit-length Features themselves
+    (`embedding`) get `core.training.contrastive`'s loss over each clip's camera and object labels;
+    with a `contrastive_projection` of D > 0 the loss is on a projection of them instead (Dense(D,
+    relu), Dense(D), as SimCLR's), so the Features need not collapse each motion to a point. And
+    with a `neighbour_weight` its neighbour-preserving loss against the `reference_descriptors` of
+    `activations` (`neighbours`). Losses are weighted 1,
     `object_weight`, the regressions' own, `contrastive_weight`, `neighbour_weight`. The trained stages
     are copied back into `model`; returns the history (`camera_accuracy`, ...)."""
     upper = _upper_blocks(model, boundary)
