@@ -80,7 +80,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "instead of the init's (default: the recipe's, no)")
     parser.add_argument("--contrastive_weight", type=float, default=None,
                         help="train-default: the weight of the contrastive loss on the Features over each clip's "
-                             "camera and object motions (core.training.contrastive; default: the recipe's, 1.0; "
+                             "camera and object motions (core.training.contrastive; default: the recipe's, 2.0; "
                              "0: none)")
     parser.add_argument("--contrastive_projection", type=int, default=None, metavar="D",
                         help="train-default: put the contrastive loss on a projection head D wide (Dense, relu, "

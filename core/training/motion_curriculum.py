@@ -103,7 +103,7 @@ class CurriculumRecipe:
     deeper_boundary: str = "Mixed_4e"  # "": one stage; else the second stage trains the blocks after this endpoint
     deeper_epochs: int = 4
     fresh_upper: bool = False  # the first stage's blocks start from a random initialisation (seed), not init's
-    contrastive_weight: float = 1.0  # > 0: a contrastive loss on the Features (core.training.contrastive)
+    contrastive_weight: float = 2.0  # > 0: a contrastive loss on the Features (core.training.contrastive)
     contrastive_projection: int = 0  # > 0: that loss on a projection head of this width instead (SimCLR's)
     neighbour_weight: float = 0.0  # > 0: the Features keep their input's nearest clips (core.training.contrastive)
 
