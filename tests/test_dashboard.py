@@ -134,6 +134,21 @@ def test_models_page_table_diff_alias_and_delete(workspace_dir, tmp_path, monkey
     assert not app.exception and len(app.dataframe[0].value) == 1
 
 
+def test_models_page_warns_when_two_versions_metrics_come_from_other_clips(workspace_dir, tmp_path, monkeypatch):
+    import keras
+    from core.registry.serializer import ModelSerializer
+    monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "models"))
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    for rendering, composed in ((1, 0.906), (2, 0.844)):
+        ModelSerializer(model, "dynamic_feature_extractor").save_model(
+            tmp_path / "models", {"metrics": {"composed": composed}, "adaptation": {"rendering": rendering}})
+    app = open_page("models.py")
+    assert not app.exception
+    (warning,) = app.warning
+    assert "extra.adaptation.rendering: 1 vs 2" in warning.value
+
+
 def test_models_page_with_an_empty_registry(workspace_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "none"))
     app = open_page("models.py")

@@ -119,6 +119,18 @@ def test_a_version_with_corrupt_metadata_is_listed_as_broken_and_can_be_deleted(
     ModelRegistry(tmp_path, NAME).delete(broken)
     assert ModelRegistry(tmp_path, NAME).versions() == [good]
 
+def test_metrics_measured_on_other_clips_are_flagged():
+    from core.registry.summary import unlike_measurements
+    before_rendering_2 = {"metrics": {"eval_knn1_accuracy.composed": 0.906},
+                          "extra": {"adaptation": {"eval_clips": {"composed": 64}}}}
+    rendering_2 = {"metrics": {"eval_knn1_accuracy.composed": 0.844},
+                   "extra": {"adaptation": {"rendering": 2, "eval_clips": {"composed": 64}}}}
+    caveat = unlike_measurements(before_rendering_2, rendering_2)
+    assert "extra.adaptation.rendering: not recorded vs 2" in caveat and "eval_clips" not in caveat
+    assert unlike_measurements(rendering_2, {**rendering_2, "metrics": {"eval_knn1_accuracy.composed": 0.9}}) is None
+    assert unlike_measurements(rendering_2, {"author": "ana"}) is None  # nothing measured, nothing to compare
+
+
 def test_concurrent_alias_updates_lose_nothing(tmp_path):
     version = Path(ModelSerializer(tiny_model(), NAME).save_model(tmp_path)).name
     registry = ModelRegistry(tmp_path, NAME)

@@ -44,3 +44,24 @@ def metadata_diff(first: dict[str, Any], second: dict[str, Any]) -> list[dict[st
     left, right = _flatten(first), _flatten(second)
     return [{"field": key, "first": left.get(key), "second": right.get(key)}
             for key in sorted(set(left) | set(right)) if left.get(key) != right.get(key)]
+
+
+# what a version's metrics were measured on
+MEASURED_ON = ("extra.adaptation.rendering", "extra.adaptation.eval_clips")
+
+
+def unlike_measurements(first: dict[str, Any], second: dict[str, Any]) -> str | None:
+    """Why two versions' metrics cannot be read against each other, or None: both carry metrics but
+    measured on different clips, another rendering of the motion curriculum
+    (`extra.adaptation.rendering`; weights trained before rendering 2 record none) or other
+    evaluation sets (`extra.adaptation.eval_clips`)."""
+    if not (first.get("metrics") and second.get("metrics")):
+        return None
+    left, right = _flatten(first), _flatten(second)
+    differing = [field for field in MEASURED_ON if left.get(field) != right.get(field)]
+    if not differing:
+        return None
+    shown = "; ".join(f"{field}: {left.get(field, 'not recorded')} vs {right.get(field, 'not recorded')}"
+                      for field in differing)
+    return (f"Their metrics were measured on different clips ({shown}): a lower number need not be a "
+            "regression. benchmarks/motion_families.py measures weights on the same clips.")

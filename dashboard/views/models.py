@@ -8,7 +8,7 @@ import streamlit as st
 from core.app.workspace import motions_dataset
 from core.common.values import comma_list
 from core.errors import DFEError
-from core.registry.summary import metadata_diff, version_rows
+from core.registry.summary import metadata_diff, unlike_measurements, version_rows
 from core.registry.versions import ModelRegistry
 from core.training.motion_dataset import MOTIONS
 from dashboard.common import audit, current_user, follow_job, runner, submit_job, workspace
@@ -22,10 +22,14 @@ def compare_two_versions(registry: ModelRegistry, versions: list[str]) -> None:
     first = first_column.selectbox("First", versions, index=1)
     second = second_column.selectbox("Second", versions, index=0)
     try:
-        differences = metadata_diff(registry.metadata(first), registry.metadata(second))
+        first_metadata, second_metadata = registry.metadata(first), registry.metadata(second)
     except DFEError as error:
         st.error(str(error))
         return
+    differences = metadata_diff(first_metadata, second_metadata)
+    caveat = unlike_measurements(first_metadata, second_metadata)
+    if caveat:
+        st.warning(caveat)
     if differences:
         st.dataframe(pd.DataFrame(differences).astype(str), hide_index=True, width="stretch")
     else:
