@@ -258,6 +258,7 @@ def test_train_default_options_reach_the_recipe():
     assert recipe("--contrastive_weight", "0", "--neighbour_weight", "0.5") == CurriculumRecipe(
         contrastive_weight=0.0, neighbour_weight=0.5)
     assert recipe("--contrastive_projection", "256").contrastive_projection == 256
+    assert recipe("--object_weight", "5").object_weight == 5.0
     assert recipe("--parameter_weight", "0.5", "--parameter_periods", "4") == CurriculumRecipe(
         parameter_weight=0.5, parameter_periods=4)
     assert recipe("--held_out_objects", "turn_cw", "--output", "x.npz").held_out_objects == ("turn_cw",)

@@ -51,6 +51,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layout_periods", type=int, default=None, metavar="N",
                         help="train-default: time spans of the layout target (default: the recipe's, 1)")
     parser.add_argument("--layout_weight", type=float, default=None, help="train-default: the layout loss's weight")
+    parser.add_argument("--object_weight", type=float, default=None,
+                        help="train-default: the object head's loss weight, against the camera head's 1 "
+                             "(default: the recipe's, 3.0)")
     parser.add_argument("--layout_camera_relative", action=argparse.BooleanOptionalAction, default=None,
                         help="train-default: take each frame's median flow (the camera's) out before the layout "
                              "(default: the recipe's, yes)")
@@ -168,6 +171,7 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
         args.deeper_epochs = 0  # one stage
     given = {key: getattr(args, key) for key in ("flow_methods", "families", "layout_grid", "layout_periods",
                                                   "layout_weight", "layout_camera_relative", "layout_pooling",
+                                                  "object_weight",
                                                   "parameter_weight", "parameter_periods",
                                                   "boundary", "epochs", "deeper_boundary", "deeper_epochs",
                                                   "fresh_upper", "contrastive_weight", "contrastive_projection",
