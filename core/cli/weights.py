@@ -43,13 +43,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "the recipe's); the first is the one the result is measured with")
     parser.add_argument("--families", nargs="+", default=None, metavar="FAMILY",
                         help="train-default: training clips' families in turn, from camera, object, composed "
-                             "(default: the recipe's, camera object composed; name one twice for more of it)")
+                             "(default: the recipe's, camera object object composed composed; name one twice "
+                             "for more of it)")
     parser.add_argument("--layout_grid", type=int, default=None, metavar="N",
                         help="train-default: a layout head regresses each clip's rectified mean flow on an "
-                             "NxN grid of regions (core.training.flow_layout; default: the recipe's, 0: no "
+                             "NxN grid of regions (core.training.flow_layout; default: the recipe's, 4; 0: no "
                              "layout head)")
     parser.add_argument("--layout_periods", type=int, default=None, metavar="N",
-                        help="train-default: time spans of the layout target (default: the recipe's, 1)")
+                        help="train-default: time spans of the layout target (default: the recipe's, 2)")
     parser.add_argument("--layout_weight", type=float, default=None, help="train-default: the layout loss's weight")
     parser.add_argument("--object_weight", type=float, default=None,
                         help="train-default: the object head's loss weight, against the camera head's 1 "
@@ -59,7 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "(default: the recipe's, yes)")
     parser.add_argument("--layout_pooling", choices=LAYOUT_POOLINGS, default=None,
                         help="train-default: max: the layout head regresses, per time span and direction, the "
-                             "largest flow of any region instead of every region's (default: the recipe's, none)")
+                             "largest flow of any region instead of every region's (default: the recipe's, max)")
     parser.add_argument("--parameter_weight", type=float, default=None,
                         help="train-default: the weight of a head regressing each clip's camera and object motion "
                              "as numbers: velocities, scale rates, turns (core.training.curriculum."

@@ -2,17 +2,18 @@
 
 Recipe (`CurriculumRecipe`): an initialisation (`core.weights.flow_stream`), BatchNorm statistics
 re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` (Mixed_5b/5c)
-trained with two heads on Features (`train_motion_heads`), the camera's motion (softmax) and which
-object motions the clip shows (multi-hot), and a contrastive loss on the Features themselves that
-puts clips sharing more of their motion nearer (`core.training.contrastive`). A second stage then
-trains deeper, the blocks after an earlier `deeper_boundary` (Mixed_4f, 5b, 5c), with fresh heads,
-starting from the first stage's result. A recipe may add a third head, where and which way the flow
-goes (`core.training.flow_layout`), and draw more of one family. Each clip's flow comes from one of
-the recipe's flow methods, drawn per clip. Training clips come from `core.training.curriculum` on
-the TRAIN photographs and textures, the families in turn. Held out, and measured by
-`core.training.motion_families`: the TEST photographs, and the composed family the evaluation uses
-(the camera panning while an object translates): composed training clips pair pans only with objects
-that scale, turn, swing or deform.
+trained with three heads on Features (`train_motion_heads`): the camera's motion (softmax), which
+object motions the clip shows (multi-hot), and the layout, how fast the fastest of 4x4 regions moves
+each way relative to the camera in each half of the clip (`core.training.flow_layout`,
+`strongest_regions`), with a contrastive loss on the Features themselves that puts clips sharing
+more of their motion nearer (`core.training.contrastive`). A second stage then trains deeper, the
+blocks after an earlier `deeper_boundary` (Mixed_4f, 5b, 5c), with fresh heads, starting from the
+first stage's result. Each clip's flow comes from one of the recipe's flow methods, drawn per clip.
+Training clips come from `core.training.curriculum` on the TRAIN photographs and textures, the
+families in turn (camera, object, object, composed, composed: objects move in four clips of five).
+Held out, and measured by `core.training.motion_families`: the TEST photographs, and the composed
+family the evaluation uses (the camera panning while an object translates): composed training clips
+pair pans only with objects that scale, turn, swing or deform.
 
 A run keeps its clip pass (flow, AdaBN, the boundary's activations) on disk, in chunks
 (`core.training.clip_pass_cache`): a killed run resumes at its first missing chunk, and a run that
@@ -40,7 +41,7 @@ from core.model.endpoints import ENDPOINT_ORDER, resolve_endpoint
 from core.training.adaptation import (EpochProgress, adabn_on_clips, activations_between, cache_activations,
                                       counted, redraw_upper_blocks, train_motion_heads)
 from core.training.clip_pass_cache import ClipPassCache
-from core.training.curriculum import (FAMILIES, OBJECT_MOTIONS, RENDERING, CurriculumClip, CurriculumSampler,
+from core.training.curriculum import (OBJECT_MOTIONS, RENDERING, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow, motion_parameters)
 from core.training.flow_layout import LAYOUT_POOLINGS, camera_relative, flow_layout, strongest_regions
 from core.training.motion_dataset import MOTIONS
@@ -81,7 +82,7 @@ class CurriculumRecipe:
 
     clips: int = 2400
     seed: int = 11
-    families: tuple[str, ...] = FAMILIES
+    families: tuple[str, ...] = ("camera", "object", "object", "composed", "composed")  # in turn
     flow_methods: tuple[str, ...] = ("dis",)
     init: str = "cross_modal_kinetics_xy"
     boundary: str = "MaxPool3d_5a_2x2"
@@ -93,11 +94,11 @@ class CurriculumRecipe:
     slowest_object: float = 1.0
     object_targets: str = "present"
     held_out_objects: tuple[str, ...] = ()  # object motions no training clip has (a family kept for measurement)
-    layout_grid: int = 0  # > 0: a third head regresses `flow_layout(flow, layout_grid, layout_periods)`
-    layout_periods: int = 1
+    layout_grid: int = 4  # > 0: a third head regresses `flow_layout(flow, layout_grid, layout_periods)`
+    layout_periods: int = 2
     layout_weight: float = 1.0
     layout_camera_relative: bool = True
-    layout_pooling: str = "none"  # "max": the layout head regresses `strongest_regions` of the layout
+    layout_pooling: str = "max"  # "max": the layout head regresses `strongest_regions` of the layout
     parameter_weight: float = 0.0  # > 0: a head regresses each clip's `motion_parameters` (parameter_periods spans)
     parameter_periods: int = 2
     deeper_boundary: str = "Mixed_4e"  # "": one stage; else the second stage trains the blocks after this endpoint
