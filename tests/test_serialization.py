@@ -119,6 +119,7 @@ def test_a_version_with_corrupt_metadata_is_listed_as_broken_and_can_be_deleted(
     ModelRegistry(tmp_path, NAME).delete(broken)
     assert ModelRegistry(tmp_path, NAME).versions() == [good]
 
+
 def test_metrics_measured_on_other_clips_are_flagged():
     from core.registry.summary import unlike_measurements
     before_rendering_2 = {"metrics": {"eval_knn1_accuracy.composed": 0.906},
