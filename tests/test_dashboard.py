@@ -112,14 +112,19 @@ def test_gallery_generates_the_views_and_lists_them(workspace_dir, registry_dir,
     assert len(app.get("download_button")) == 6
 
 
-def test_models_page_table_diff_alias_and_delete(workspace_dir, tmp_path, monkeypatch):
+def registry_with_versions(folder, monkeypatch, metadata: list[dict]) -> None:
+    """The dashboard's registry in `folder`, holding one tiny model version per `metadata` entry, in order."""
     import keras
     from core.registry.serializer import ModelSerializer
-    monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("DFE_MODEL_DIR", str(folder))
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
-    for author in ("ana", "ben"):
-        ModelSerializer(model, "dynamic_feature_extractor").save_model(tmp_path / "models", {"author": author})
+    for fields in metadata:
+        ModelSerializer(model, "dynamic_feature_extractor").save_model(folder, fields)
+
+
+def test_models_page_table_diff_alias_and_delete(workspace_dir, tmp_path, monkeypatch):
+    registry_with_versions(tmp_path / "models", monkeypatch, [{"author": "ana"}, {"author": "ben"}])
     app = open_page("models.py")
     assert not app.exception
     table = app.dataframe[0].value
@@ -135,14 +140,9 @@ def test_models_page_table_diff_alias_and_delete(workspace_dir, tmp_path, monkey
 
 
 def test_models_page_warns_when_two_versions_metrics_come_from_other_clips(workspace_dir, tmp_path, monkeypatch):
-    import keras
-    from core.registry.serializer import ModelSerializer
-    monkeypatch.setenv("DFE_MODEL_DIR", str(tmp_path / "models"))
-    inputs = keras.Input((4,))
-    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
-    for rendering, composed in ((1, 0.906), (2, 0.844)):
-        ModelSerializer(model, "dynamic_feature_extractor").save_model(
-            tmp_path / "models", {"metrics": {"composed": composed}, "adaptation": {"rendering": rendering}})
+    registry_with_versions(tmp_path / "models", monkeypatch,
+                           [{"metrics": {"composed": composed}, "adaptation": {"rendering": rendering}}
+                            for rendering, composed in ((1, 0.906), (2, 0.844))])
     app = open_page("models.py")
     assert not app.exception
     (warning,) = app.warning
