@@ -24,8 +24,8 @@ from benchmarks.common import argument_parser
 from core.common.process import configure_process
 from core.training.adaptation import activations_between
 from core.training.clip_pass_cache import ClipPassCache
-from core.training.motion_curriculum import (CurriculumRecipe, chunk_spans, regression_targets, train_stage,
-                                             training_clips)
+from core.training.motion_curriculum import chunk_spans, regression_targets, train_stage, training_clips
+from core.training.recipe import CurriculumRecipe
 from core.weights.flow_stream import build_flow_i3d
 from core.weights.packed import save_packed_weights
 

@@ -19,8 +19,8 @@ from core.common.process import configure_process
 from core.model.i3d import endpoint_model
 from core.training.adaptation import train_motion_heads
 from core.training.curriculum import OBJECT_MOTIONS
-from core.training.motion_curriculum import CurriculumRecipe
 from core.training.motion_dataset import MOTIONS
+from core.training.recipe import CurriculumRecipe
 from core.weights.flow_stream import build_flow_i3d
 
 BOUNDARIES = ("MaxPool3d_5a_2x2", "Mixed_4e", "Mixed_4d", "MaxPool3d_4a_3x3")

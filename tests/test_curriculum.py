@@ -153,8 +153,9 @@ def test_a_folder_without_photographs_is_a_clear_error(tmp_path):
 
 
 def test_training_never_sees_the_held_out_composed_pairs(opencv_doc):
-    from core.training.motion_curriculum import CurriculumRecipe, training_clips
+    from core.training.motion_curriculum import training_clips
     from core.training.motion_families import PANS, TRANSLATIONS
+    from core.training.recipe import CurriculumRecipe
 
     clips = training_clips(CurriculumRecipe(clips=300))
     composed = [c for c in clips if c.family == "composed"]
@@ -198,7 +199,8 @@ def test_the_composed_score_per_part_says_which_part_the_nearest_clip_gets_wrong
 
 
 def test_a_held_out_object_motion_is_in_no_training_clip(opencv_doc):
-    from core.training.motion_curriculum import CurriculumRecipe, training_clips
+    from core.training.motion_curriculum import training_clips
+    from core.training.recipe import CurriculumRecipe
 
     clips = training_clips(CurriculumRecipe(clips=300, held_out_objects=("turn_cw", "turn_ccw")))
     motions = {o.motion for c in clips for o in c.objects}
@@ -215,7 +217,8 @@ def test_the_layout_target_is_relative_to_the_camera_unless_the_recipe_says_othe
     the regions: the object's motion in each span)."""
     from dataclasses import replace
 
-    from core.training.motion_curriculum import CurriculumRecipe, layout_target, regression_targets
+    from core.training.motion_curriculum import layout_target, regression_targets
+    from core.training.recipe import CurriculumRecipe
 
     clip = np.zeros((16, 224, 224, 2), np.float32)
     clip[..., 0] = 0.5
@@ -238,7 +241,7 @@ def test_the_layout_target_is_relative_to_the_camera_unless_the_recipe_says_othe
 def test_train_default_options_reach_the_recipe():
     from core.cli.main import build_parser
     from core.cli.weights import curriculum_recipe
-    from core.training.motion_curriculum import CurriculumRecipe
+    from core.training.recipe import CurriculumRecipe
 
     def recipe(*options: str) -> CurriculumRecipe:
         return curriculum_recipe(build_parser().parse_args(["weights", "train-default", *options]))
@@ -266,6 +269,32 @@ def test_train_default_options_reach_the_recipe():
         recipe("--held_out_objects", "turn_cw")
 
 
+def test_train_default_help_states_the_recipes_own_defaults(monkeypatch, capsys):
+    """The help reads each default from `CurriculumRecipe`: a recipe with other defaults shows those."""
+    from functools import partial
+
+    import core.cli.weights
+    from core.cli.main import build_parser
+    from core.training.recipe import CurriculumRecipe
+
+    def train_default_help() -> str:
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["weights", "--help"])
+        return " ".join(capsys.readouterr().out.split())
+
+    shipped = train_default_help()
+    assert "(default: the recipe's, camera object object composed composed;" in shipped
+    assert "(default: the recipe's, MaxPool3d_5a_2x2: Mixed_5b, Mixed_5c)" in shipped
+    monkeypatch.setattr(core.cli.weights, "CurriculumRecipe", partial(
+        CurriculumRecipe, families=("object", "composed"), clips=640, deeper_boundary="Mixed_4d",
+        layout_camera_relative=False, contrastive_weight=0.5))
+    other = train_default_help()
+    assert "(default: the recipe's, object composed;" in other and "(default: the recipe's, 640)" in other
+    assert "(default: the recipe's, Mixed_4d: Mixed_4e, Mixed_4f, Mixed_5b, Mixed_5c;" in other
+    assert "out before the layout (default: the recipe's, no)" in other
+    assert "(core.training.contrastive; default: the recipe's, 0.5; 0: none)" in other
+
+
 def test_the_sampler_draws_smaller_slower_and_more_objects_when_asked():
     """People seen from afar: objects from 16 px across, translating from a quarter of the usual
     slowest speed (1 px/frame), up to 5 per clip."""
@@ -284,7 +313,8 @@ def test_the_sampler_draws_smaller_slower_and_more_objects_when_asked():
 def test_flow_methods_are_drawn_per_clip_across_every_family():
     """A mixed-flow recipe: each method computes about its share of clips, in every family (the
     families come in turns, the methods must not)."""
-    from core.training.motion_curriculum import CurriculumRecipe, clip_flow_methods
+    from core.training.motion_curriculum import clip_flow_methods
+    from core.training.recipe import CurriculumRecipe
 
     recipe = CurriculumRecipe(flow_methods=("dis", "farneback", "tvl1_dis"))
     methods = np.array(clip_flow_methods(recipe, 600))
@@ -318,7 +348,8 @@ def test_an_object_motion_dataset_is_written_as_class_folders_of_videos(tmp_path
 def test_an_unknown_or_misplaced_boundary_fails_before_any_clip_is_made(tmp_path):
     from core.errors import ConfigError
     from core.model.endpoints import EndpointError
-    from core.training.motion_curriculum import CurriculumRecipe, make_motion_curriculum
+    from core.training.motion_curriculum import make_motion_curriculum
+    from core.training.recipe import CurriculumRecipe
 
     with pytest.raises(EndpointError, match="unknown endpoint 'Mixed_9z'"):
         make_motion_curriculum(CurriculumRecipe(boundary="Mixed_9z"), tmp_path / "weights.npz")

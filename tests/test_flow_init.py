@@ -29,7 +29,7 @@ from core.weights.kinetics import WeightsError, assign_weights
 
 def test_the_default_weights_are_the_shipped_motion_curriculum_on_the_flow_they_were_trained_on():
     from core.features.config import DEFAULT_MODEL_CONFIG, FlowSection, load_config
-    from core.training.motion_curriculum import CurriculumRecipe
+    from core.training.recipe import CurriculumRecipe
     shipped = load_config(DEFAULT_MODEL_CONFIG)
     assert ModelSection().weights == "motion_curriculum" == shipped.model.weights
     assert FlowSection().method == CurriculumRecipe().flow_methods[0] == shipped.flow.method == "dis"

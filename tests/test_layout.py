@@ -86,6 +86,14 @@ def test_the_web_servers_imports_never_load_tensorflow():
     assert "tensorflow" not in loaded and "keras" not in loaded
 
 
+def test_the_command_lines_help_never_loads_tensorflow():
+    """Every command's parser is built for any command, `--help` included: its defaults (the
+    curriculum recipe's among them) come from modules without Keras."""
+    loaded = loaded_modules("from core.cli.main import build_parser\nbuild_parser()")
+    assert "core.cli.weights" in loaded and "core.training.recipe" in loaded
+    assert "tensorflow" not in loaded and "keras" not in loaded
+
+
 def raised_names(path: Path) -> list[tuple[int, str]]:
     """(line, exception expression) of every `raise X(...)` in a module."""
     return [(node.lineno, ast.unparse(node.exc.func)) for node in ast.walk(ast.parse(path.read_text()))

@@ -20,7 +20,8 @@ from conftest import ROOT, wait_for
 from core.flow.computer import OpticalFlowComputer
 from core.training import curriculum
 from core.training.clip_pass_cache import ClipPassCache
-from core.training.motion_curriculum import CurriculumRecipe, clip_pass, train_on_curriculum, training_clips
+from core.training.motion_curriculum import clip_pass, train_on_curriculum, training_clips
+from core.training.recipe import CurriculumRecipe
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
 from core.weights.packed import read_packed_metadata
 
@@ -80,7 +81,8 @@ def pass_script(root) -> str:
     return f"""
 from core.flow.computer import OpticalFlowComputer
 from core.training.clip_pass_cache import ClipPassCache
-from core.training.motion_curriculum import CurriculumRecipe, clip_pass, training_clips
+from core.training.motion_curriculum import clip_pass, training_clips
+from core.training.recipe import CurriculumRecipe
 from core.weights.flow_stream import build_flow_i3d
 recipe = {RECIPE!r}
 clip_pass(build_flow_i3d("random", seed=3), training_clips(recipe), recipe,

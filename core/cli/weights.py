@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from core.common.atomic import sha256_of
 from core.common.progress import TqdmProgress
 from core.errors import DFEError
+from core.model.endpoints import ENDPOINT_ORDER, resolve_endpoint
 from core.training.flow_layout import LAYOUT_POOLINGS
-
-if TYPE_CHECKING:  # imported where used: it loads TensorFlow
-    from core.training.motion_curriculum import CurriculumRecipe
+from core.training.recipe import CurriculumRecipe
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,67 +38,91 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "generalise to them (e.g. turn_cw turn_ccw); needs --output")
     parser.add_argument("--flow_methods", nargs="+", default=None, metavar="METHOD",
                         help="train-default: flow methods of the training clips, one drawn per clip (default: "
-                             "the recipe's); the first is the one the result is measured with")
+                             f"the recipe's, {recipe_default('flow_methods')}); the first is the one the result is "
+                             "measured with")
     parser.add_argument("--families", nargs="+", default=None, metavar="FAMILY",
                         help="train-default: training clips' families in turn, from camera, object, composed "
-                             "(default: the recipe's, camera object object composed composed; name one twice "
-                             "for more of it)")
+                             f"(default: the recipe's, {recipe_default('families')}; name one twice for more "
+                             "of it)")
     parser.add_argument("--layout_grid", type=int, default=None, metavar="N",
                         help="train-default: a layout head regresses each clip's rectified mean flow on an "
-                             "NxN grid of regions (core.training.flow_layout; default: the recipe's, 4; 0: no "
-                             "layout head)")
+                             f"NxN grid of regions (core.training.flow_layout; default: the recipe's, "
+                             f"{recipe_default('layout_grid')}; 0: no layout head)")
     parser.add_argument("--layout_periods", type=int, default=None, metavar="N",
-                        help="train-default: time spans of the layout target (default: the recipe's, 2)")
-    parser.add_argument("--layout_weight", type=float, default=None, help="train-default: the layout loss's weight")
+                        help="train-default: time spans of the layout target (default: the recipe's, "
+                             f"{recipe_default('layout_periods')})")
+    parser.add_argument("--layout_weight", type=float, default=None, 
+                        help=f"train-default: the layout loss's weight (default: the recipe's, "
+                             f"{recipe_default('layout_weight')})")
     parser.add_argument("--object_weight", type=float, default=None,
                         help="train-default: the object head's loss weight, against the camera head's 1 "
-                             "(default: the recipe's, 3.0)")
+                             f"(default: the recipe's, {recipe_default('object_weight')})")
     parser.add_argument("--layout_camera_relative", action=argparse.BooleanOptionalAction, default=None,
                         help="train-default: take each frame's median flow (the camera's) out before the layout "
-                             "(default: the recipe's, yes)")
+                             f"(default: the recipe's, {recipe_default('layout_camera_relative')})")
     parser.add_argument("--layout_pooling", choices=LAYOUT_POOLINGS, default=None,
                         help="train-default: max: the layout head regresses, per time span and direction, the "
-                             "largest flow of any region instead of every region's (default: the recipe's, max)")
+                             f"largest flow of any region instead of every region's (default: the recipe's, "
+                             f"{recipe_default('layout_pooling')})")
     parser.add_argument("--parameter_weight", type=float, default=None,
                         help="train-default: the weight of a head regressing each clip's camera and object motion "
-                             "as numbers: velocities, scale rates, turns (core.training.curriculum."
-                             "motion_parameters; default: the recipe's, 0: none)")
+                             "as numbers: velocities, scale rates, turns (core.training.curriculum.motion_parameters; "
+                             f"default: the recipe's, {recipe_default('parameter_weight')}; 0: none)")
     parser.add_argument("--parameter_periods", type=int, default=None, metavar="N",
-                        help="train-default: time spans of the motion parameters (default: the recipe's, 2)")
+                        help="train-default: time spans of the motion parameters (default: the recipe's, "
+                             f"{recipe_default('parameter_periods')})")
     parser.add_argument("--boundary", default=None, metavar="ENDPOINT",
                         help="train-default: train the I3D blocks after this endpoint (default: the recipe's, "
-                             "MaxPool3d_5a_2x2: Mixed_5b and Mixed_5c; e.g. Mixed_4e adds Mixed_4f)")
+                             f"{recipe_default('boundary')}: {trained_blocks('boundary')})")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="train-default: training epochs (default: the recipe's)")
+                        help=f"train-default: training epochs (default: the recipe's, {recipe_default('epochs')})")
     parser.add_argument("--deeper_boundary", default=None, metavar="ENDPOINT",
                         help="train-default: then train deeper, the blocks after this earlier endpoint, from the "
-                             "first stage's result with fresh heads (default: the recipe's, Mixed_4e; '' for one "
-                             "stage)")
+                             "first stage's result with fresh heads (default: the recipe's, "
+                             f"{recipe_default('deeper_boundary')}: {trained_blocks('deeper_boundary')}; "
+                             "'' for one stage)")
     parser.add_argument("--deeper_epochs", type=int, default=None,
-                        help="train-default: the deeper stage's epochs (default: the recipe's, 4; 0 with "
-                             "--deeper_boundary '')")
+                        help="train-default: the deeper stage's epochs (default: the recipe's, "
+                             f"{recipe_default('deeper_epochs')}; 0 with --deeper_boundary '')")
     parser.add_argument("--fresh_upper", action=argparse.BooleanOptionalAction, default=None,
                         help="train-default: the first stage's blocks start from a random initialisation "
-                             "instead of the init's (default: the recipe's, no)")
+                             f"instead of the init's (default: the recipe's, {recipe_default('fresh_upper')})")
     parser.add_argument("--contrastive_weight", type=float, default=None,
                         help="train-default: the weight of the contrastive loss on the Features over each clip's "
-                             "camera and object motions (core.training.contrastive; default: the recipe's, 2.0; "
-                             "0: none)")
+                             "camera and object motions (core.training.contrastive; default: the recipe's, "
+                             f"{recipe_default('contrastive_weight')}; 0: none)")
     parser.add_argument("--contrastive_projection", type=int, default=None, metavar="D",
                         help="train-default: put the contrastive loss on a projection head D wide (Dense, relu, "
-                             "Dense) instead of on the Features themselves (default: the recipe's, 0: none)")
+                             f"Dense) instead of on the Features themselves (default: the recipe's, "
+                             f"{recipe_default('contrastive_projection')}; 0: none)")
     parser.add_argument("--neighbour_weight", type=float, default=None,
                         help="train-default: the weight of a loss that keeps each clip's nearest clips in the Features "
                              "those of the trained blocks' input (core.training.contrastive; default: the recipe's, "
-                             "0: none)")
+                             f"{recipe_default('neighbour_weight')}; 0: none)")
     parser.add_argument("--clips", type=int, default=None,
-                        help="train-default: training clips (default: the recipe's, 2400)")
+                        help=f"train-default: training clips (default: the recipe's, {recipe_default('clips')})")
     parser.add_argument("--cache_dir", default=None, metavar="DIR",
                         help="train-default: keep the clip pass (flow, AdaBN, activations) here, so a killed "
                              "or repeated run resumes (default: WEIGHTS_DIR/train-default-cache)")
     parser.add_argument("--output", default=None,
                         help="train-default: write the weights here instead of the shipped file")
     parser.set_defaults(run=run)
+
+
+def recipe_default(field: str) -> str:
+    """The default `CurriculumRecipe`'s `field`, as the command line writes it."""
+    value = getattr(CurriculumRecipe(), field)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return " ".join(map(str, value))
+    return str(value) if value != "" else "''"
+
+
+def trained_blocks(field: str) -> str:
+    """The I3D blocks a stage trains whose boundary is the default recipe's `field`, e.g. "Mixed_5b, Mixed_5c"."""
+    later = ENDPOINT_ORDER[ENDPOINT_ORDER.index(resolve_endpoint(getattr(CurriculumRecipe(), field))) + 1:]
+    return ", ".join(name for name in later if name.startswith("Mixed"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,8 +185,6 @@ def train_default(args: argparse.Namespace) -> int:
 def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
     """train-default's recipe: the default `CurriculumRecipe` with the options the command line gives."""
     from dataclasses import replace
-
-    from core.training.motion_curriculum import CurriculumRecipe
 
     if args.held_out_objects and not args.output:
         raise DFEError("--held_out_objects makes weights for a measurement, not the shipped default: give --output")

@@ -10,5 +10,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "curriculum": ["CurriculumSampler", "CurriculumClip", "render_curriculum_clip", "write_object_motion_dataset"],
     "photographs": ["photograph_paths"],
     "motion_families": ["family_sets", "family_features", "family_scores"],
-    "motion_curriculum": ["CurriculumRecipe", "make_motion_curriculum"],
+    "recipe": ["CurriculumRecipe"],
+    "motion_curriculum": ["make_motion_curriculum"],
 })

@@ -24,16 +24,13 @@ import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
 from core.common.atomic import atomic_path, write_json_atomic
 from core.training import curriculum
-
-if TYPE_CHECKING:
-    from core.training.motion_curriculum import CurriculumRecipe
+from core.training.recipe import CurriculumRecipe
 
 TRAINING_FIELDS = ("boundary", "epochs", "object_weight", "object_targets", "layout_weight", "layout_pooling",
                    "parameter_weight", "parameter_periods", "deeper_boundary", "deeper_epochs", "fresh_upper",

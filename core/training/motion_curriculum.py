@@ -1,19 +1,19 @@
 """The default flow-stream weights, `motion_curriculum`: trained here to see camera and object motion.
 
-Recipe (`CurriculumRecipe`): an initialisation (`core.weights.flow_stream`), BatchNorm statistics
-re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary` (Mixed_5b/5c)
-trained with three heads on Features (`train_motion_heads`): the camera's motion (softmax), which
-object motions the clip shows (multi-hot), and the layout, how fast the fastest of 4x4 regions moves
-each way relative to the camera in each half of the clip (`core.training.flow_layout`,
-`strongest_regions`), with a contrastive loss on the Features themselves that puts clips sharing
-more of their motion nearer (`core.training.contrastive`). A second stage then trains deeper, the
-blocks after an earlier `deeper_boundary` (Mixed_4f, 5b, 5c), with fresh heads, starting from the
-first stage's result. Each clip's flow comes from one of the recipe's flow methods, drawn per clip.
-Training clips come from `core.training.curriculum` on the TRAIN photographs and textures, the
-families in turn (camera, object, object, composed, composed: objects move in four clips of five).
-Held out, and measured by `core.training.motion_families`: the TEST photographs, and the composed
-family the evaluation uses (the camera panning while an object translates): composed training clips
-pair pans only with objects that scale, turn, swing or deform.
+Recipe (`core.training.recipe.CurriculumRecipe`): an initialisation (`core.weights.flow_stream`),
+BatchNorm statistics re-estimated on curriculum flow clips (AdaBN), then the blocks after `boundary`
+(Mixed_5b/5c) trained with three heads on Features (`train_motion_heads`): the camera's motion
+(softmax), which object motions the clip shows (multi-hot), and the layout, how fast the fastest of
+4x4 regions moves each way relative to the camera in each half of the clip
+(`core.training.flow_layout`, `strongest_regions`), with a contrastive loss on the Features
+themselves that puts clips sharing more of their motion nearer (`core.training.contrastive`). A
+second stage then trains deeper, the blocks after an earlier `deeper_boundary` (Mixed_4f, 5b, 5c),
+with fresh heads, starting from the first stage's result. Each clip's flow comes from one of the
+recipe's flow methods, drawn per clip. Training clips come from `core.training.curriculum` on the
+TRAIN photographs and textures, the families in turn (camera, object, object, composed, composed:
+objects move in four clips of five). Held out, and measured by `core.training.motion_families`: the
+TEST photographs, and the composed family the evaluation uses (the camera panning while an object
+translates): composed training clips pair pans only with objects that scale, turn, swing or deform.
 
 A run keeps its clip pass (flow, AdaBN, the boundary's activations) on disk, in chunks
 (`core.training.clip_pass_cache`): a killed run resumes at its first missing chunk, and a run that
@@ -25,7 +25,7 @@ beside it), so set-up never waits for it; `python -m core weights train-default`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from itertools import chain
 from typing import Iterable, Iterator
 from pathlib import Path
@@ -37,17 +37,17 @@ from core.common.progress import ProgressCallback, no_progress
 from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
-from core.model.endpoints import ENDPOINT_ORDER, resolve_endpoint
 from core.training.adaptation import (EpochProgress, adabn_on_clips, activations_between, cache_activations,
                                       counted, redraw_upper_blocks, train_motion_heads)
 from core.training.clip_pass_cache import ClipPassCache
 from core.training.curriculum import (OBJECT_MOTIONS, RENDERING, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow, motion_parameters)
-from core.training.flow_layout import LAYOUT_POOLINGS, camera_relative, flow_layout, strongest_regions
+from core.training.flow_layout import camera_relative, flow_layout, strongest_regions
 from core.training.motion_dataset import MOTIONS
 from core.training.motion_families import (PANS, TRANSLATIONS, family_features, family_scores, family_sets,
                                           preprocess_sets, scores_by_label)
 from core.training.photographs import photograph_paths
+from core.training.recipe import CurriculumRecipe
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
 from core.weights.kinetics import WEIGHTS_DIR
 from core.weights.packed import save_packed_weights
@@ -57,79 +57,6 @@ ADABN_CLIPS = 64
 CHUNK_CLIPS = 100  # clips per cached chunk of the clip pass: 33 MB at MaxPool3d_5a_2x2, 165 MB at Mixed_4e
 CLIP_PASS_CACHE = WEIGHTS_DIR / "train-default-cache"
 OBJECT_TARGETS = {"present": "object_labels", "area_share": "object_shares"}
-
-
-@dataclass(frozen=True)
-class CurriculumRecipe:
-    """How the default is made: `clips` training clips (`families` in turn) drawn with `seed`, each
-    clip's flow by one of `flow_methods` (drawn per clip; the first is the one measured), starting
-    from `init`, training the blocks after `boundary` for `epochs` with the object loss weighted
-    `object_weight` against `object_targets` ("present": multi-hot `CurriculumClip.object_labels`,
-    "area_share": `CurriculumClip.object_shares`) and, if `layout_grid`, a layout head (see
-    `core.training.flow_layout`; on `camera_relative` flow if `layout_camera_relative`; with
-    `layout_pooling` "max" its `strongest_regions`) weighted `layout_weight`, and if
-    `parameter_weight` > 0 a head regressing the camera's and objects' motion as numbers
-    (`core.training.curriculum.motion_parameters` over `parameter_periods` time spans: velocities,
-    scale rates, turns) weighted so. With a `deeper_boundary` (an endpoint before
-    `boundary`), a second stage then trains the blocks after it for `deeper_epochs`, with fresh
-    heads and the same losses. With
-    `fresh_upper`, the blocks the first stage trains start from a random initialisation
-    (`redraw_upper_blocks`) instead of `init`'s. With a `contrastive_weight`, every stage adds
-    `core.training.contrastive`'s loss on the Features over the camera and object targets (on a
-    projection head `contrastive_projection` wide, if > 0), and with a
-    `neighbour_weight` its neighbour-preserving loss against the stage's input. Objects
-    are drawn as `CurriculumSampler` says of the fields of the same names."""
-
-    clips: int = 2400
-    seed: int = 11
-    families: tuple[str, ...] = ("camera", "object", "object", "composed", "composed")  # in turn
-    flow_methods: tuple[str, ...] = ("dis",)
-    init: str = "cross_modal_kinetics_xy"
-    boundary: str = "MaxPool3d_5a_2x2"
-    epochs: int = 15
-    object_weight: float = 3.0
-    single_object_share: float = 0.5
-    max_objects: int = 3
-    object_sizes: tuple[int, int] = (48, 112)
-    slowest_object: float = 1.0
-    object_targets: str = "present"
-    held_out_objects: tuple[str, ...] = ()  # object motions no training clip has (a family kept for measurement)
-    layout_grid: int = 4  # > 0: a third head regresses `flow_layout(flow, layout_grid, layout_periods)`
-    layout_periods: int = 2
-    layout_weight: float = 1.0
-    layout_camera_relative: bool = True
-    layout_pooling: str = "max"  # "max": the layout head regresses `strongest_regions` of the layout
-    parameter_weight: float = 0.0  # > 0: a head regresses each clip's `motion_parameters` (parameter_periods spans)
-    parameter_periods: int = 2
-    deeper_boundary: str = "Mixed_4e"  # "": one stage; else the second stage trains the blocks after this endpoint
-    deeper_epochs: int = 4
-    fresh_upper: bool = False  # the first stage's blocks start from a random initialisation (seed), not init's
-    contrastive_weight: float = 2.0  # > 0: a contrastive loss on the Features (core.training.contrastive)
-    contrastive_projection: int = 0  # > 0: that loss on a projection head of this width instead (SimCLR's)
-    neighbour_weight: float = 0.0  # > 0: the Features keep their input's nearest clips (core.training.contrastive)
-
-    @property
-    def pass_boundary(self) -> str:
-        """The endpoint whose activations the clip pass keeps: the earliest one a stage trains after."""
-        return self.deeper_boundary or self.boundary
-
-    @property
-    def stages(self) -> list[tuple[str, int]]:
-        """(boundary, epochs) of each training stage, in order."""
-        return [(self.boundary, self.epochs)] + ([(self.deeper_boundary, self.deeper_epochs)]
-                                                 if self.deeper_boundary else [])
-
-    def check(self) -> None:
-        """Raise `EndpointError` for an unknown boundary, `ConfigError` for a deeper one not before
-        `boundary` or an unknown `layout_pooling`."""
-        if self.layout_pooling not in LAYOUT_POOLINGS:
-            raise ConfigError(f"unknown layout pooling {self.layout_pooling!r}; choose from {list(LAYOUT_POOLINGS)}")
-        boundary = resolve_endpoint(self.boundary)
-        if self.deeper_boundary and ENDPOINT_ORDER.index(resolve_endpoint(self.deeper_boundary)) >= \
-                ENDPOINT_ORDER.index(boundary):
-            raise ConfigError(f"deeper_boundary {self.deeper_boundary!r} must come before boundary {self.boundary!r}")
-        if bool(self.deeper_boundary) != (self.deeper_epochs > 0):
-            raise ConfigError("a second stage needs both deeper_boundary and deeper_epochs > 0")
 
 
 def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
