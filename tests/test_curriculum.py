@@ -262,6 +262,7 @@ def test_train_default_options_reach_the_recipe():
         contrastive_weight=0.0, neighbour_weight=0.5)
     assert recipe("--contrastive_projection", "256").contrastive_projection == 256
     assert recipe("--object_weight", "5").object_weight == 5.0
+    assert recipe("--contrastive_layout", "1.5").contrastive_layout == 1.5
     assert recipe("--parameter_weight", "0.5", "--parameter_periods", "4") == CurriculumRecipe(
         parameter_weight=0.5, parameter_periods=4)
     assert recipe("--held_out_objects", "turn_cw", "--output", "x.npz").held_out_objects == ("turn_cw",)
@@ -345,7 +346,7 @@ def test_an_object_motion_dataset_is_written_as_class_folders_of_videos(tmp_path
     assert workspace.dataset_dir(objects).name.startswith("objects-2x2-f17-")
 
 
-def test_an_unknown_or_misplaced_boundary_fails_before_any_clip_is_made(tmp_path):
+def test_a_wrong_boundary_pooling_or_contrastive_layout_fails_before_any_clip_is_made(tmp_path):
     from core.errors import ConfigError
     from core.model.endpoints import EndpointError
     from core.training.motion_curriculum import make_motion_curriculum
@@ -359,4 +360,7 @@ def test_an_unknown_or_misplaced_boundary_fails_before_any_clip_is_made(tmp_path
         make_motion_curriculum(CurriculumRecipe(deeper_epochs=0), tmp_path / "weights.npz")
     with pytest.raises(ConfigError, match=r"unknown layout pooling 'mean'; choose from \['none', 'max'\]"):
         make_motion_curriculum(CurriculumRecipe(layout_pooling="mean"), tmp_path / "weights.npz")
+    for no_layout_or_loss in (dict(layout_grid=0), dict(contrastive_weight=0.0)):
+        with pytest.raises(ConfigError, match="contrastive_layout .* needs layout_grid > 0 and contrastive_weight > 0"):
+            make_motion_curriculum(CurriculumRecipe(contrastive_layout=1.0, **no_layout_or_loss), tmp_path / "w.npz")
     assert not any(tmp_path.iterdir())

@@ -13,13 +13,14 @@ import pytest
 
 from conftest import converted_weights_dir, run_cli
 from core.common.atomic import sha256_of
+from core.errors import ConfigError
 from core.features.config import ModelSection
 from core.flow.computer import OpticalFlowComputer
 from core.model.i3d import build_i3d
 from core.training.adaptation import (adapt_batchnorm, redraw_upper_blocks, stages_between, train_motion_heads,
                                       train_upper_blocks)
-from core.training.contrastive import (motion_label_vectors, neighbour_preserving_loss, overlap_contrastive_loss,
-                                      reference_descriptors)
+from core.training.contrastive import (layout_label_columns, motion_label_vectors, neighbour_preserving_loss,
+                                      overlap_contrastive_loss, reference_descriptors)
 from core.weights.flow_stream import (FIRST_CONV, build_flow_i3d, cross_modal_arrays, motion_adapted_metrics_path,
                                       motion_adapted_path)
 from core.evaluation.metrics import knn_loo_accuracy
@@ -191,6 +192,34 @@ def test_the_contrastive_head_trains_the_features_themselves():
         ends[width] = features()
         assert knn_loo_accuracy(ends[width], camera, 1) == 1.0
     assert np.abs(ends[32] - ends[0]).max() > 1e-2
+
+
+def test_extra_contrastive_label_columns_group_the_features_by_them():
+    """Label columns beside the camera and object labels (`contrastive_extra`) reach the loss: 16
+    clips of two camera motions and no object motion, each camera's 8 told apart only by which of 4
+    directions their extra column holds, end with each clip's nearest neighbour in the Features of
+    its direction; trained the same way without the columns, they do not."""
+    activations = np.random.default_rng(0).uniform(0, 1, (16, 2, 7, 7, 832)).astype(np.float32)
+    camera, direction = np.arange(16) // 8, np.arange(16) % 4
+    scores = {}
+    for extra in (None, np.eye(4, dtype=np.float32)[direction]):
+        model = build_flow_i3d("random", seed=1, size=None)
+        train_motion_heads(model, activations, camera, np.zeros((16, 1)), boundary="Mixed_5b", epochs=8, batch_size=16,
+                           contrastive_weight=1.0, contrastive_extra=extra)
+        features = np.asarray(stages_between(model, "Mixed_5b", "Features")(activations, training=False))
+        scores["with" if extra is not None else "without"] = knn_loo_accuracy(features, direction, 1)
+    assert scores["with"] == 1.0 and scores["without"] <= 0.5, scores
+
+
+def test_layout_label_columns_weigh_the_median_clip_as_asked():
+    """Strongest-region layouts scaled so the median clip's columns sum to the weight: a still clip
+    stays 0, a clip moving twice as fast weighs twice; negative (unrectified) flow is refused."""
+    layouts = np.array([[0, 0, 0, 0], [1, 0, 0, 1], [2, 0, 2, 0], [0, 4, 0, 0], [1, 0, 0, 0]], np.float32)
+    columns = layout_label_columns(layouts, 1.5)  # per-clip sums 0, 2, 4, 4, 1: the median 2
+    np.testing.assert_allclose(columns, layouts * 0.75)
+    np.testing.assert_allclose(np.median(columns.sum(axis=1)), 1.5)
+    with pytest.raises(ConfigError, match="nonnegative"):
+        layout_label_columns(-layouts, 1.0)
 
 
 def test_the_neighbour_preserving_loss_pulls_each_clip_towards_its_reference_neighbours():

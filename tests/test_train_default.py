@@ -26,9 +26,9 @@ from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
 from core.weights.packed import read_packed_metadata
 
 # The shipped recipe's steps, small: 6 clips, one epoch per stage, the optional layout and motion
-# parameter heads and contrastive loss too.
+# parameter heads and contrastive loss (the layout among its labels) too.
 RECIPE = CurriculumRecipe(clips=6, epochs=1, init="random", layout_grid=2, layout_periods=2, parameter_weight=0.5,
-                          deeper_boundary="Mixed_4e", deeper_epochs=1, contrastive_weight=0.5)
+                          deeper_boundary="Mixed_4e", deeper_epochs=1, contrastive_weight=0.5, contrastive_layout=1.0)
 CHUNK = 2  # clips per chunk in the killed pass (the uninterrupted run keeps all 6 in one)
 KERNELS = ("Mixed_4e", "Mixed_4f", "Mixed_5c")
 
@@ -128,7 +128,7 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path, monkeypat
                           dict(parameter_weight=1.0, parameter_periods=4),
                           dict(deeper_boundary="Mixed_4e", deeper_epochs=4),
                           dict(fresh_upper=True), dict(contrastive_weight=0.0), dict(contrastive_projection=256),
-                          dict(neighbour_weight=0.5)):
+                          dict(neighbour_weight=0.5), dict(contrastive_layout=1.0)):
         assert ClipPassCache(tmp_path, replace(recipe, **training_only)).folder == folder, training_only
     for pass_field in (dict(clips=100), dict(seed=1), dict(flow_methods=("dis", "farneback")), dict(init="random"),
                        dict(held_out_objects=("turn_cw",)), dict(layout_grid=2), dict(layout_periods=1)):

@@ -99,6 +99,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="train-default: the weight of a loss that keeps each clip's nearest clips in the Features "
                              "those of the trained blocks' input (core.training.contrastive; default: the recipe's, "
                              f"{recipe_default('neighbour_weight')}; 0: none)")
+    parser.add_argument("--contrastive_layout", type=float, default=None, metavar="W",
+                        help="train-default: the contrastive loss's labels also hold each clip's strongest-region "
+                             "layout (needs a layout head), weighing W camera labels for the median clip, so clips "
+                             "moving alike relative to the camera lie nearer (default: the recipe's, "
+                             f"{recipe_default('contrastive_layout')}; 0: none)")
     parser.add_argument("--clips", type=int, default=None,
                         help=f"train-default: training clips (default: the recipe's, {recipe_default('clips')})")
     parser.add_argument("--cache_dir", default=None, metavar="DIR",
@@ -196,7 +201,7 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
                                                   "parameter_weight", "parameter_periods",
                                                   "boundary", "epochs", "deeper_boundary", "deeper_epochs",
                                                   "fresh_upper", "contrastive_weight", "contrastive_projection",
-                                                  "neighbour_weight",
+                                                  "neighbour_weight", "contrastive_layout",
                                                   "clips")}
     return replace(CurriculumRecipe(held_out_objects=tuple(args.held_out_objects)),
                    **{key: tuple(value) if isinstance(value, list) else value

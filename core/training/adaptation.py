@@ -194,7 +194,7 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
                        batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0, object_weight: float = 1.0,
                        regressions: dict[str, tuple[np.ndarray, float]] | None = None,
                        contrastive_weight: float = 0.0, contrastive_projection: int = 0,
-                       neighbour_weight: float = 0.0,
+                       neighbour_weight: float = 0.0, contrastive_extra: np.ndarray | None = None,
                        callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
     """Multi-task training of the stages after `boundary` on cached activations: heads on Features,
     `camera` (softmax over camera motions, integer `camera_labels` `[N]`), `objects` (sigmoid,
@@ -203,7 +203,8 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
     layout, `core.training.flow_layout`, or the motion's parameters,
     `core.training.curriculum.motion_parameters`), each with mean squared error on its targets
     standardised per column. With a `contrastive_weight`, the unit-length Features themselves
-    (`embedding`) get `core.training.contrastive`'s loss over each clip's camera and object labels;
+    (`embedding`) get `core.training.contrastive`'s loss over each clip's camera and object labels
+    (and the nonnegative label columns `contrastive_extra` `[N, E]`, if given, beside them);
     with a `contrastive_projection` of D > 0 the loss is on a projection of them instead (Dense(D,
     relu), Dense(D), as SimCLR's), so the Features need not collapse each motion to a point. And
     with a `neighbour_weight` its neighbour-preserving loss against the `reference_descriptors` of
@@ -233,6 +234,8 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
         outputs["embedding"] = keras.layers.UnitNormalization(name="embedding")(embedded)
         losses["embedding"], weights["embedding"] = overlap_contrastive_loss(), contrastive_weight
         targets["embedding"] = motion_label_vectors(camera_labels, object_labels, camera_classes)
+        if contrastive_extra is not None:
+            targets["embedding"] = np.concatenate([targets["embedding"], contrastive_extra], axis=1)
     if neighbour_weight:
         outputs["neighbours"] = keras.layers.UnitNormalization(name="neighbours")(upper.output)
         losses["neighbours"], weights["neighbours"] = neighbour_preserving_loss(), neighbour_weight

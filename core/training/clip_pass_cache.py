@@ -34,7 +34,7 @@ from core.training.recipe import CurriculumRecipe
 
 TRAINING_FIELDS = ("boundary", "epochs", "object_weight", "object_targets", "layout_weight", "layout_pooling",
                    "parameter_weight", "parameter_periods", "deeper_boundary", "deeper_epochs", "fresh_upper",
-                   "contrastive_weight", "contrastive_projection", "neighbour_weight")
+                   "contrastive_weight", "contrastive_projection", "neighbour_weight", "contrastive_layout")
 
 
 def pass_fields(recipe: CurriculumRecipe) -> dict:

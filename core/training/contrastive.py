@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 from keras import ops
 
+from core.errors import ConfigError
 from core.features.similarity import unit_rows
 
 
@@ -31,6 +32,19 @@ def motion_label_vectors(camera_labels: np.ndarray, object_targets: np.ndarray, 
     beside its object targets (`[N, K]`, nonnegative)."""
     camera = np.eye(camera_classes, dtype=np.float32)[np.asarray(camera_labels)]
     return np.concatenate([camera, np.asarray(object_targets, np.float32)], axis=1)
+
+
+def layout_label_columns(layouts: np.ndarray, weight: float) -> np.ndarray:
+    """`[N, D] float32`: nonnegative layouts `[N, D]` (e.g. `core.training.flow_layout.strongest_regions`:
+    how fast the fastest region moves each way), scaled so that the median clip's columns sum to
+    `weight`. Beside the camera one-hot (summing to 1) in a label vector, the overlap of two clips then
+    also counts how alike their motion relative to the camera is, by way and by speed; a clip where
+    little moves against the camera adds little."""
+    layouts = np.asarray(layouts, np.float32)
+    if layouts.min() < 0:
+        raise ConfigError("layout label columns must be nonnegative (rectified flow per direction)")
+    typical = float(np.median(layouts.sum(axis=1)))
+    return layouts * (weight / typical) if typical > 0 else layouts
 
 
 def label_overlap(labels):

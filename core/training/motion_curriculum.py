@@ -40,6 +40,7 @@ from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import (EpochProgress, adabn_on_clips, activations_between, cache_activations,
                                       counted, redraw_upper_blocks, train_motion_heads)
 from core.training.clip_pass_cache import ClipPassCache
+from core.training.contrastive import layout_label_columns
 from core.training.curriculum import (OBJECT_MOTIONS, RENDERING, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow, motion_parameters)
 from core.training.flow_layout import camera_relative, flow_layout, strongest_regions
@@ -162,9 +163,10 @@ def train_on_curriculum(model: keras.Model, clips: list[CurriculumClip], recipe:
     if recipe.fresh_upper:
         redraw_upper_blocks(model, recipe.boundary, inputs[recipe.boundary], recipe.seed)
     regressions = regression_targets(clips, recipe, passed.get("layouts"))
+    extra_labels = contrastive_layout_labels(recipe, passed.get("layouts"))
     for boundary, epochs in recipe.stages:
         stage = train_stage(model, inputs[boundary], clips, recipe, boundary, epochs, regressions,
-                            callbacks=[EpochProgress(progress, total, done=done)])
+                            callbacks=[EpochProgress(progress, total, done=done)], contrastive_extra=extra_labels)
         for key, values in stage.items():
             history.setdefault(key, []).extend(values)
         done += epochs
@@ -187,17 +189,30 @@ def regression_targets(clips: list[CurriculumClip], recipe: CurriculumRecipe,
     return regressions
 
 
+def contrastive_layout_labels(recipe: CurriculumRecipe, layouts: np.ndarray | None) -> np.ndarray | None:
+    """The contrastive loss's extra label columns `[N, periods * 4]` if the recipe asks
+    (`contrastive_layout`): the clip pass's `layouts` pooled to their `strongest_regions`, scaled by
+    `layout_label_columns`; else None."""
+    if not recipe.contrastive_layout or layouts is None:
+        return None
+    return layout_label_columns(strongest_regions(layouts, recipe.layout_grid, recipe.layout_periods),
+                                recipe.contrastive_layout)
+
+
 def train_stage(model: keras.Model, activations: np.ndarray, clips: list[CurriculumClip], recipe: CurriculumRecipe,
                 boundary: str, epochs: int, regressions: dict[str, tuple[np.ndarray, float]],
-                callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
+                callbacks: list[keras.callbacks.Callback] = (),
+                contrastive_extra: np.ndarray | None = None) -> dict[str, list[float]]:
     """One training stage: the blocks after `boundary`, from `boundary`'s `activations` of `clips`, with
-    the recipe's heads, losses and seed and the `regressions` heads (`regression_targets`); in place."""
+    the recipe's heads, losses and seed, the `regressions` heads (`regression_targets`) and the
+    contrastive labels' `contrastive_extra` columns (`contrastive_layout_labels`); in place."""
     return train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
                               object_targets(clips, recipe.object_targets), boundary=boundary, epochs=epochs,
                               seed=recipe.seed, object_weight=recipe.object_weight, regressions=regressions,
                               contrastive_weight=recipe.contrastive_weight,
                               contrastive_projection=recipe.contrastive_projection,
-                              neighbour_weight=recipe.neighbour_weight, callbacks=list(callbacks))
+                              neighbour_weight=recipe.neighbour_weight, contrastive_extra=contrastive_extra,
+                              callbacks=list(callbacks))
 
 
 def _noting_layout(clip: np.ndarray, recipe: CurriculumRecipe, layouts: list[np.ndarray]) -> np.ndarray:

@@ -31,7 +31,10 @@ class CurriculumRecipe:
     (`redraw_upper_blocks`) instead of `init`'s. With a `contrastive_weight`, every stage adds
     `core.training.contrastive`'s loss on the Features over the camera and object targets (on a
     projection head `contrastive_projection` wide, if > 0), and with a
-    `neighbour_weight` its neighbour-preserving loss against the stage's input. Objects
+    `neighbour_weight` its neighbour-preserving loss against the stage's input. With a
+    `contrastive_layout` (needs a layout head and the contrastive loss), that loss's labels also hold
+    each clip's strongest-region layout (`core.training.contrastive.layout_label_columns`), weighing
+    as much as `contrastive_layout` camera labels for the median clip. Objects
     are drawn as `CurriculumSampler` says of the fields of the same names."""
 
     clips: int = 2400
@@ -61,6 +64,7 @@ class CurriculumRecipe:
     contrastive_weight: float = 2.0  # > 0: a contrastive loss on the Features (core.training.contrastive)
     contrastive_projection: int = 0  # > 0: that loss on a projection head of this width instead (SimCLR's)
     neighbour_weight: float = 0.0  # > 0: the Features keep their input's nearest clips (core.training.contrastive)
+    contrastive_layout: float = 0.0  # > 0: the contrastive labels hold the strongest-region layout, weighing this
 
     @property
     def pass_boundary(self) -> str:
@@ -75,7 +79,8 @@ class CurriculumRecipe:
 
     def check(self) -> None:
         """Raise `EndpointError` for an unknown boundary, `ConfigError` for a deeper one not before
-        `boundary` or an unknown `layout_pooling`."""
+        `boundary`, an unknown `layout_pooling`, or a `contrastive_layout` without a layout head and the
+        contrastive loss."""
         if self.layout_pooling not in LAYOUT_POOLINGS:
             raise ConfigError(f"unknown layout pooling {self.layout_pooling!r}; choose from {list(LAYOUT_POOLINGS)}")
         boundary = resolve_endpoint(self.boundary)
@@ -84,3 +89,6 @@ class CurriculumRecipe:
             raise ConfigError(f"deeper_boundary {self.deeper_boundary!r} must come before boundary {self.boundary!r}")
         if bool(self.deeper_boundary) != (self.deeper_epochs > 0):
             raise ConfigError("a second stage needs both deeper_boundary and deeper_epochs > 0")
+        if self.contrastive_layout and not (self.layout_grid and self.contrastive_weight):
+            raise ConfigError("contrastive_layout puts the layout in the contrastive loss's labels: it needs "
+                              "layout_grid > 0 and contrastive_weight > 0")
