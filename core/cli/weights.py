@@ -46,13 +46,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "of it)")
     parser.add_argument("--layout_grid", type=int, default=None, metavar="N",
                         help="train-default: a layout head regresses each clip's rectified mean flow on an "
-                             f"NxN grid of regions (core.training.flow_layout; default: the recipe's, "
+                             "NxN grid of regions (core.training.flow_layout; default: the recipe's, "
                              f"{recipe_default('layout_grid')}; 0: no layout head)")
     parser.add_argument("--layout_periods", type=int, default=None, metavar="N",
                         help="train-default: time spans of the layout target (default: the recipe's, "
                              f"{recipe_default('layout_periods')})")
-    parser.add_argument("--layout_weight", type=float, default=None, 
-                        help=f"train-default: the layout loss's weight (default: the recipe's, "
+    parser.add_argument("--layout_weight", type=float, default=None,
+                        help="train-default: the layout loss's weight (default: the recipe's, "
                              f"{recipe_default('layout_weight')})")
     parser.add_argument("--object_weight", type=float, default=None,
                         help="train-default: the object head's loss weight, against the camera head's 1 "
@@ -62,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              f"(default: the recipe's, {recipe_default('layout_camera_relative')})")
     parser.add_argument("--layout_pooling", choices=LAYOUT_POOLINGS, default=None,
                         help="train-default: max: the layout head regresses, per time span and direction, the "
-                             f"largest flow of any region instead of every region's (default: the recipe's, "
+                             "largest flow of any region instead of every region's (default: the recipe's, "
                              f"{recipe_default('layout_pooling')})")
     parser.add_argument("--parameter_weight", type=float, default=None,
                         help="train-default: the weight of a head regressing each clip's camera and object motion "
@@ -93,7 +93,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              f"{recipe_default('contrastive_weight')}; 0: none)")
     parser.add_argument("--contrastive_projection", type=int, default=None, metavar="D",
                         help="train-default: put the contrastive loss on a projection head D wide (Dense, relu, "
-                             f"Dense) instead of on the Features themselves (default: the recipe's, "
+                             "Dense) instead of on the Features themselves (default: the recipe's, "
                              f"{recipe_default('contrastive_projection')}; 0: none)")
     parser.add_argument("--neighbour_weight", type=float, default=None,
                         help="train-default: the weight of a loss that keeps each clip's nearest clips in the Features "

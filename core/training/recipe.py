@@ -24,18 +24,17 @@ class CurriculumRecipe:
     `layout_pooling` "max" its `strongest_regions`) weighted `layout_weight`, and if
     `parameter_weight` > 0 a head regressing the camera's and objects' motion as numbers
     (`core.training.curriculum.motion_parameters` over `parameter_periods` time spans: velocities,
-    scale rates, turns) weighted so. With a `deeper_boundary` (an endpoint before
-    `boundary`), a second stage then trains the blocks after it for `deeper_epochs`, with fresh
-    heads and the same losses. With
-    `fresh_upper`, the blocks the first stage trains start from a random initialisation
+    scale rates, turns) weighted so. With a `deeper_boundary` (an endpoint before `boundary`), a
+    second stage then trains the blocks after it for `deeper_epochs`, with fresh heads and the same
+    losses. With `fresh_upper`, the blocks the first stage trains start from a random initialisation
     (`redraw_upper_blocks`) instead of `init`'s. With a `contrastive_weight`, every stage adds
     `core.training.contrastive`'s loss on the Features over the camera and object targets (on a
-    projection head `contrastive_projection` wide, if > 0), and with a
-    `neighbour_weight` its neighbour-preserving loss against the stage's input. With a
-    `contrastive_layout` (needs a layout head and the contrastive loss), that loss's labels also hold
-    each clip's strongest-region layout (`core.training.contrastive.layout_label_columns`), weighing
-    as much as `contrastive_layout` camera labels for the median clip. Objects
-    are drawn as `CurriculumSampler` says of the fields of the same names."""
+    projection head `contrastive_projection` wide, if > 0), and with a `neighbour_weight` its
+    neighbour-preserving loss against the stage's input. With a `contrastive_layout` (needs a layout
+    head and the contrastive loss), that loss's labels also hold each clip's strongest-region layout
+    (`core.training.contrastive.layout_label_columns`), weighing as much as `contrastive_layout`
+    camera labels for the median clip. Objects are drawn as `CurriculumSampler` says of the fields
+    of the same names."""
 
     clips: int = 2400
     seed: int = 11
