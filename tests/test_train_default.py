@@ -1,8 +1,8 @@
 """`python -m core weights train-default` on 6 clips: its first steps still run (the clip pass, then
 both training stages of the recipe, nothing below the deeper boundary trained), a run killed
 mid-pass resumes at its first missing chunk and ends with what the uninterrupted run made, the
-pass's cache key follows the fields the pass depends on, and the recipe with no options is the one
-the shipped weights record."""
+pass's cache key follows the fields the pass depends on (a longer pass starts with a shorter one's
+clips), and the recipe with no options is the one the shipped weights record."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from conftest import ROOT, wait_for
 from core.flow.computer import OpticalFlowComputer
 from core.training import curriculum
 from core.training.clip_pass_cache import ClipPassCache
-from core.training.motion_curriculum import clip_pass, train_on_curriculum, training_clips
+from core.training.motion_curriculum import clip_flow_methods, clip_pass, train_on_curriculum, training_clips
 from core.training.recipe import CurriculumRecipe
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
 from core.weights.packed import read_packed_metadata
@@ -128,9 +128,9 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path, monkeypat
                           dict(parameter_weight=1.0, parameter_periods=4),
                           dict(deeper_boundary="Mixed_4e", deeper_epochs=4),
                           dict(fresh_upper=True), dict(contrastive_weight=0.0), dict(contrastive_projection=256),
-                          dict(neighbour_weight=0.5), dict(contrastive_layout=1.0)):
+                          dict(neighbour_weight=0.5), dict(contrastive_layout=1.0), dict(clips=4800)):
         assert ClipPassCache(tmp_path, replace(recipe, **training_only)).folder == folder, training_only
-    for pass_field in (dict(clips=100), dict(seed=1), dict(flow_methods=("dis", "farneback")), dict(init="random"),
+    for pass_field in (dict(clips=10), dict(seed=1), dict(flow_methods=("dis", "farneback")), dict(init="random"),
                        dict(held_out_objects=("turn_cw",)), dict(layout_grid=2), dict(layout_periods=1)):
         assert ClipPassCache(tmp_path, replace(recipe, **pass_field)).folder != folder, pass_field
     monkeypatch.setattr(curriculum, "RENDERING", curriculum.RENDERING + 1)  # clips rendered otherwise
@@ -141,6 +141,17 @@ def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path, monkeypat
     assert deeper.chunk_path(0, 100) != ClipPassCache(tmp_path, recipe).chunk_path(0, 100)
     two_stages = ClipPassCache(tmp_path, replace(recipe, deeper_boundary="Mixed_4e", deeper_epochs=4))
     assert two_stages.chunk_path(0, 100) == deeper.chunk_path(0, 100)  # the pass keeps the earliest boundary
+
+
+def test_a_longer_clip_pass_starts_with_a_shorter_ones_clips(opencv_doc):
+    """Why `clips` is not in the cache key (past AdaBN's clips): clip i, its flow method and its chunk
+    file are the same in a pass of any length."""
+    recipe = CurriculumRecipe(flow_methods=("dis", "tvl1_dis", "farneback"))
+    longer = replace(recipe, clips=300)
+    assert training_clips(longer)[:200] == training_clips(replace(recipe, clips=200))
+    assert clip_flow_methods(longer, 300)[:200] == clip_flow_methods(recipe, 200)
+    assert len(set(clip_flow_methods(longer, 300))) == 3
+    assert ClipPassCache("cache", longer).chunk_path(100, 200) == ClipPassCache("cache", recipe).chunk_path(100, 200)
 
 
 def test_train_default_with_no_options_makes_the_shipped_weights_recipe():

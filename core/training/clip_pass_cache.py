@@ -2,8 +2,9 @@
 
 The clip pass (every training clip rendered, its flow computed, AdaBN, the boundary's activations)
 is most of train-default's time, and it depends on fewer of the recipe's fields than training does:
-not on the epochs or the loss weights, and only its last step on the boundary (the earliest one a
-training stage starts after, `CurriculumRecipe.pass_boundary`). What it makes is kept
+not on the epochs or the loss weights, nor on how many clips there are (each clip's arrays are
+the same in a longer pass), and only its last step on the boundary (the earliest one a training
+stage starts after, `CurriculumRecipe.pass_boundary`). What it makes is kept
 under `<root>/<pass key>/`, the key hashing `pass_fields(recipe)`:
 
 - `recipe.json`: the fields the key hashes, for a person reading the folder;
@@ -32,16 +33,21 @@ from core.common.atomic import atomic_path, write_json_atomic
 from core.training import curriculum
 from core.training.recipe import CurriculumRecipe
 
-TRAINING_FIELDS = ("boundary", "epochs", "object_weight", "object_targets", "layout_weight", "layout_pooling",
+ADABN_CLIPS = 64  # AdaBN's statistics come from the first clips, this many (all of a shorter pass)
+# The recipe's fields the clip pass does not depend on: training's, and `clips` (clip i is the same in
+# a pass of any length, the sampler drawing clip after clip, so a longer pass loads a shorter one's
+# chunks and makes only the clips after them).
+UNKEYED_FIELDS = ("clips", "boundary", "epochs", "object_weight", "object_targets", "layout_weight", "layout_pooling",
                    "parameter_weight", "parameter_periods", "deeper_boundary", "deeper_epochs", "fresh_upper",
                    "contrastive_weight", "contrastive_projection", "neighbour_weight", "contrastive_layout")
 
 
 def pass_fields(recipe: CurriculumRecipe) -> dict:
-    """The recipe's fields the clip pass depends on (all but TRAINING_FIELDS), as JSON values, and
-    the version of the clips' rendering (`rendering`)."""
+    """The recipe's fields the clip pass depends on (all but UNKEYED_FIELDS), as JSON values, the
+    version of the clips' rendering (`rendering`) and how many clips AdaBN sees (`adabn_clips`)."""
     return {**{key: value for key, value in json.loads(json.dumps(asdict(recipe))).items()
-               if key not in TRAINING_FIELDS}, "rendering": curriculum.RENDERING}
+               if key not in UNKEYED_FIELDS}, "rendering": curriculum.RENDERING,
+            "adabn_clips": min(recipe.clips, ADABN_CLIPS)}
 
 
 class ClipPassCache:

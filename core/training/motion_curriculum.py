@@ -39,7 +39,7 @@ from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
 from core.training.adaptation import (EpochProgress, adabn_on_clips, activations_between, cache_activations,
                                       counted, redraw_upper_blocks, train_motion_heads)
-from core.training.clip_pass_cache import ClipPassCache
+from core.training.clip_pass_cache import ADABN_CLIPS, ClipPassCache
 from core.training.contrastive import layout_label_columns
 from core.training.curriculum import (OBJECT_MOTIONS, RENDERING, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow, motion_parameters)
@@ -54,7 +54,6 @@ from core.weights.kinetics import WEIGHTS_DIR
 from core.weights.packed import save_packed_weights
 
 HELD_OUT_PAIRS = {pan: TRANSLATIONS for pan in PANS}
-ADABN_CLIPS = 64
 CHUNK_CLIPS = 100  # clips per cached chunk of the clip pass: 33 MB at MaxPool3d_5a_2x2, 165 MB at Mixed_4e
 CLIP_PASS_CACHE = WEIGHTS_DIR / "train-default-cache"
 OBJECT_TARGETS = {"present": "object_labels", "area_share": "object_shares"}
