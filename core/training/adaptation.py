@@ -113,9 +113,18 @@ def shuffled_batches(inputs: np.ndarray, labels: np.ndarray | dict[str, np.ndarr
                      seed: int) -> tf.data.Dataset:
     """(inputs, labels) in batches, in a new order every epoch drawn from `seed` alone (an operation
     seed: the same seed gives the same orders, and no global seed is touched). `labels` may be a
-    dict of arrays, one per output."""
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels if isinstance(labels, dict) else np.asarray(labels)))
-    return dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    dict of arrays, one per output. Only the clips' indices are shuffled and each batch of `inputs`
+    is gathered as it is drawn, so the dataset holds no copy of them (the orders are those of
+    shuffling the clips themselves)."""
+    labels = tf.nest.map_structure(tf.constant, labels if isinstance(labels, dict) else np.asarray(labels))
+
+    def batch(indices: tf.Tensor):
+        gathered = tf.numpy_function(lambda rows: inputs[rows], [indices], tf.as_dtype(inputs.dtype), stateful=False)
+        gathered.set_shape((None, *inputs.shape[1:]))
+        return gathered, tf.nest.map_structure(lambda values: tf.gather(values, indices), labels)
+
+    order = tf.data.Dataset.range(len(inputs)).shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
+    return order.batch(batch_size).map(batch)
 
 
 def stages_between(model: keras.Model, start_after: str, final_endpoint: str) -> keras.Model:
