@@ -17,8 +17,8 @@ from core.errors import ConfigError
 from core.features.config import ModelSection
 from core.flow.computer import OpticalFlowComputer
 from core.model.i3d import build_i3d
-from core.training.adaptation import (adapt_batchnorm, redraw_upper_blocks, stages_between, train_motion_heads,
-                                      train_upper_blocks)
+from core.training.adaptation import (adapt_batchnorm, redraw_upper_blocks, shuffled_batches, stages_between,
+                                      train_motion_heads, train_upper_blocks)
 from core.training.contrastive import (layout_label_columns, motion_label_vectors, neighbour_preserving_loss,
                                       overlap_contrastive_loss, reference_descriptors)
 from core.weights.flow_stream import (FIRST_CONV, build_flow_i3d, cross_modal_arrays, motion_adapted_metrics_path,
@@ -105,6 +105,25 @@ def test_upper_block_training_changes_only_the_upper_blocks():
                                   lower_before)
     assert not np.array_equal(model.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv").get_weights()[0],
                               upper_before)
+
+
+def test_training_batches_come_in_a_seeded_new_order_each_epoch_from_the_activations_themselves():
+    activations = np.arange(10, dtype=np.float32).reshape(10, 1, 1) * np.ones((1, 2, 3), np.float32)
+    labels = {"camera": np.arange(10) + 100}
+    batches = shuffled_batches(activations, labels, batch_size=4, seed=5)
+    epochs = [[(inputs.numpy(), targets["camera"].numpy()) for inputs, targets in batches] for _ in range(2)]
+    for epoch in epochs:
+        assert [len(targets) for _, targets in epoch] == [4, 4, 2]
+        order = np.concatenate([targets for _, targets in epoch]) - 100
+        assert sorted(order) == list(range(10))
+        for inputs, targets in epoch:  # each clip's activations beside its own labels
+            np.testing.assert_array_equal(inputs[:, 0, 0], targets - 100)
+    orders = [np.concatenate([targets for _, targets in epoch]) for epoch in epochs]
+    assert not np.array_equal(*orders)  # reshuffled
+    again = shuffled_batches(activations, labels, batch_size=4, seed=5)
+    np.testing.assert_array_equal(np.concatenate([t["camera"].numpy() for _, t in again]), orders[0])
+    activations[:] = -1  # the dataset gathers from this array: it keeps no copy of it
+    assert all((inputs.numpy() == -1).all() for inputs, _ in again)
 
 
 def test_redrawn_upper_blocks_start_from_a_seeded_random_init_with_statistics_of_their_input():
