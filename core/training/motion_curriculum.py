@@ -114,7 +114,7 @@ def clip_pass(model: keras.Model, clips: list[CurriculumClip], recipe: Curriculu
         first = list(preprocessed_flows(clips[:ADABN_CLIPS], methods, computers))
         adabn_on_clips(model, np.stack(first), count=ADABN_CLIPS)
         cache.save_adabn(model)
-    chunks = []
+    passed: dict[str, np.ndarray] = {}
     for start, stop in chunk_spans(len(clips), chunk_clips):
         chunk = cache.load_chunk(start, stop)
         if chunk is None:
@@ -124,10 +124,13 @@ def clip_pass(model: keras.Model, clips: list[CurriculumClip], recipe: Curriculu
             cache.save_chunk(start, stop, chunk)
         else:
             progress(stop, total)
-        chunks.append(chunk)
+        for name, values in chunk.items():  # filled in place: the pass never holds its arrays twice
+            if name not in passed:
+                passed[name] = np.empty((len(clips), *values.shape[1:]), values.dtype)
+            passed[name][start:stop] = values
         if stop >= len(first):
             first = []
-    return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
+    return passed
 
 
 def chunk_spans(count: int, chunk_clips: int = CHUNK_CLIPS) -> list[tuple[int, int]]:
