@@ -38,8 +38,8 @@ ADABN_CLIPS = 64  # AdaBN's statistics come from the first clips, this many (all
 # a pass of any length, the sampler drawing clip after clip, so a longer pass loads a shorter one's
 # chunks and makes only the clips after them).
 UNKEYED_FIELDS = ("clips", "boundary", "epochs", "object_weight", "object_targets", "layout_weight", "layout_pooling",
-                   "parameter_weight", "parameter_periods", "deeper_boundary", "deeper_epochs", "fresh_upper",
-                   "contrastive_weight", "contrastive_projection", "neighbour_weight", "contrastive_layout")
+                  "parameter_weight", "parameter_periods", "deeper_boundary", "deeper_epochs", "fresh_upper",
+                  "contrastive_weight", "contrastive_projection", "neighbour_weight", "contrastive_layout")
 
 
 def pass_fields(recipe: CurriculumRecipe) -> dict:
