@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "cores; skipped when a verified file exists) and register them. train-default: "
                     "make the shipped motion_curriculum weights again from the motion curriculum "
                     "(needs Debian's opencv-doc photographs; 40 min to 2.5 h on 2 cores by the machine, "
-                    "~4 GB of cached clip pass, ~15 GB of memory in the second stage: run one at a time).")
+                    "~4 GB of cached clip pass, ~10 GB of memory for 3000 clips: run one at a time).")
     parser.add_argument("action", choices=list(ACTIONS))
     parser.add_argument("--weights_dir", default=None,
                         help="prepare: where the converted Kinetics-400 weights are cached (default: "
