@@ -123,13 +123,13 @@ def test_a_clip_pass_killed_mid_way_resumes_where_it_stopped(tmp_path, uninterru
 def test_the_cache_key_follows_what_the_clip_pass_depends_on(tmp_path, monkeypatch):
     recipe = CurriculumRecipe(deeper_boundary="", deeper_epochs=0)  # one stage
     folder = ClipPassCache(tmp_path, recipe).folder
-    for training_only in (dict(epochs=3), dict(object_weight=1.0), dict(object_targets="area_share"),
-                          dict(layout_weight=2.0), dict(layout_pooling="none"),
-                          dict(parameter_weight=1.0, parameter_periods=4),
-                          dict(deeper_boundary="Mixed_4e", deeper_epochs=4),
-                          dict(fresh_upper=True), dict(contrastive_weight=0.0), dict(contrastive_projection=256),
-                          dict(neighbour_weight=0.5), dict(contrastive_layout=1.0), dict(clips=4800)):
-        assert ClipPassCache(tmp_path, replace(recipe, **training_only)).folder == folder, training_only
+    for unkeyed in (dict(epochs=3), dict(object_weight=1.0), dict(object_targets="area_share"),
+                    dict(layout_weight=2.0), dict(layout_pooling="none"),
+                    dict(parameter_weight=1.0, parameter_periods=4),
+                    dict(deeper_boundary="Mixed_4e", deeper_epochs=4),
+                    dict(fresh_upper=True), dict(contrastive_weight=0.0), dict(contrastive_projection=256),
+                    dict(neighbour_weight=0.5), dict(contrastive_layout=1.0), dict(clips=4800)):
+        assert ClipPassCache(tmp_path, replace(recipe, **unkeyed)).folder == folder, unkeyed
     for pass_field in (dict(clips=10), dict(seed=1), dict(flow_methods=("dis", "farneback")), dict(init="random"),
                        dict(held_out_objects=("turn_cw",)), dict(layout_grid=2), dict(layout_periods=1)):
         assert ClipPassCache(tmp_path, replace(recipe, **pass_field)).folder != folder, pass_field
