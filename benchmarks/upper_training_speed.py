@@ -2,7 +2,7 @@
 boundary (the blocks after it are trained, the default recipe's heads on top), on cached activations
 of the boundary's shape, and the ratio to the default boundary (Mixed_5b and Mixed_5c trained)
 measured in the same run. The first epoch (tracing) is not counted; the figure is scaled to the
-default recipe's 2400 clips.
+default recipe's clips (`CurriculumRecipe.clips`, 3600).
 
     .venv/bin/python -m benchmarks.upper_training_speed [--clips 64] [--boundaries MaxPool3d_5a_2x2 Mixed_4e]
 """
@@ -61,13 +61,13 @@ def main() -> None:
         train_motion_heads(model, activations, camera, objects, boundary=boundary, epochs=args.epochs + 1,
                            seed=recipe.seed, object_weight=recipe.object_weight, callbacks=[times])
         per_epoch = float(np.mean(times.seconds[1:])) * recipe.clips / args.clips
-        results[boundary] = {"activation_shape": shape, "seconds_per_epoch_2400_clips": per_epoch}
-        reference = results[args.boundaries[0]]["seconds_per_epoch_2400_clips"]
+        results[boundary] = {"activation_shape": shape, "seconds_per_epoch_recipe_clips": per_epoch}
+        reference = results[args.boundaries[0]]["seconds_per_epoch_recipe_clips"]
         rows.append([boundary, "x".join(map(str, shape)), f"{per_epoch:.0f}",
                      f"{per_epoch * recipe.epochs / 60:.0f}", f"{per_epoch / reference:.1f}"])
-    print_table(["boundary (trained: the blocks after it)", "activations", "s / epoch (2400 clips)",
+    print_table(["boundary (trained: the blocks after it)", "activations", f"s / epoch ({recipe.clips} clips)",
                  f"min / {recipe.epochs} epochs", f"x {args.boundaries[0]}"], rows)
-    write_json(args.json, {"clips": args.clips, "results": results})
+    write_json(args.json, {"clips": args.clips, "recipe_clips": recipe.clips, "results": results})
 
 
 if __name__ == "__main__":
