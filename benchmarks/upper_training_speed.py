@@ -2,7 +2,7 @@
 boundary (the blocks after it are trained, the default recipe's heads on top), on cached activations
 of the boundary's shape, and the ratio to the default boundary (Mixed_5b and Mixed_5c trained)
 measured in the same run. The first epoch (tracing) is not counted; the figure is scaled to the
-default recipe's clips (`CurriculumRecipe.clips`, 3600).
+default recipe's clips (`CurriculumRecipe.clips`; the table names the count).
 
     .venv/bin/python -m benchmarks.upper_training_speed [--clips 64] [--boundaries MaxPool3d_5a_2x2 Mixed_4e]
 """
