@@ -357,9 +357,9 @@ def test_a_made_motion_adapted_is_registered_once_as_a_version_beside_the_shippe
 def test_the_shipped_default_tells_apart_object_motions_random_init_confuses():
     """The shipped weights load (sha256 checked) and, on textures no training used, put clips of an object
     growing, shrinking or turning either way together, where a random I3D does not: leave-one-out 1-NN
-    over 4 motions x 6 scenes (measured: the default 24 of 24, strongest region 23, contrastive 2 21,
-    random init 7; on the first 2 scenes alone, 8 clips where one clip moves the result by 0.125, the
-    default 5, strongest region 4, random init 1)."""
+    over 4 motions x 6 scenes (measured: the default 24 of 24, more clips 24, strongest region 23,
+    contrastive 2 21, random init 7; on the first 2 scenes alone, 8 clips where one clip moves the
+    result by 0.125, the default 8, more clips 5, strongest region 4, random init 1)."""
     from core.training.adaptation import clip_features, stack_preprocessed
     from core.training.curriculum import CurriculumSampler, ImageSource, iter_curriculum_flows
 

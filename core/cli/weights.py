@@ -25,8 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "motion-adapted: make those earlier weights (camera motion only; 6 to 10 min on 2 "
                     "cores; skipped when a verified file exists) and register them. train-default: "
                     "make the shipped motion_curriculum weights again from the motion curriculum "
-                    "(needs Debian's opencv-doc photographs; 1 to 3.5 h on 2 cores by the machine, "
-                    "~6 GB of cached clip pass, ~12 GB of memory for its 3600 clips: run one at a time).")
+                    "(needs Debian's opencv-doc photographs; 1.3 to 4.5 h on 2 cores by the machine, "
+                    "~7.5 GB of cached clip pass, ~14 GB of memory for its 4800 clips: run one at a time).")
     parser.add_argument("action", choices=list(ACTIONS))
     parser.add_argument("--weights_dir", default=None,
                         help="prepare: where the converted Kinetics-400 weights are cached (default: "

@@ -36,7 +36,7 @@ class CurriculumRecipe:
     camera labels for the median clip. Objects are drawn as `CurriculumSampler` says of the fields
     of the same names."""
 
-    clips: int = 3600
+    clips: int = 4800
     seed: int = 11
     families: tuple[str, ...] = ("camera", "object", "object", "composed", "composed")  # in turn
     flow_methods: tuple[str, ...] = ("dis",)
