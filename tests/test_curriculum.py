@@ -3,6 +3,8 @@ photographs' train and test scenes never overlap."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -129,6 +131,27 @@ def test_motion_parameters_are_the_clips_motion_as_numbers():
     np.testing.assert_allclose(parameters("pan_right", 2.0, [object_moving("deform", 0.3)])[:, 1], 0, atol=1e-6)
     with pytest.raises(ConfigError, match="3 equal time spans"):
         motion_parameters(clip_with(), num_frames=17, size=SIZE, periods=3)
+
+
+def test_swings_start_anywhere_in_their_cycle_when_asked_and_nothing_else_changes():
+    """Every swing starts at rest turning counter-clockwise, so over the first half clip (frames 0
+    to 8, two thirds of its cycle) it always ends turned clockwise; with `random_swing_phase` a
+    third to two thirds of the swings turn counter-clockwise there, the phases spread over the
+    cycle, and every other clip and object is the one drawn without it."""
+    def first_half_turns(clips) -> np.ndarray:
+        swings = [c for c in clips if [o.motion for o in c.objects] == ["swing"]]
+        return np.array([motion_parameters(c, size=SIZE)[7] for c in swings])  # objects' turn, first span
+
+    fixed = CurriculumSampler([], 5, object_motions=["swing", "left"], single_object_share=1.0).clips(120, ["object"])
+    drawn = CurriculumSampler([], 5, object_motions=["swing", "left"], single_object_share=1.0,
+                              random_swing_phase=True).clips(120, ["object"])
+    assert (first_half_turns(fixed) < 0).all()
+    turns = first_half_turns(drawn)
+    assert len(turns) > 40 and 1 / 3 < np.mean(turns > 0) < 2 / 3
+    phases = np.array([o.phase for c in drawn for o in c.objects if o.motion == "swing"])
+    assert phases.min() >= 0 and phases.max() < 2 * np.pi and np.ptp(phases) > 5
+    assert [o.phase for c in drawn for o in c.objects if o.motion != "swing"] == [0.0] * (120 - len(phases))
+    assert [replace(o, phase=0.0) for c in drawn for o in c.objects] == [o for c in fixed for o in c.objects]
 
 
 def test_the_recipe_refuses_unknown_object_targets():
@@ -260,6 +283,7 @@ def test_train_default_options_reach_the_recipe():
     assert recipe("--deeper_boundary", "").stages == [("MaxPool3d_5a_2x2", 15)]  # one stage
     assert recipe("--contrastive_weight", "0", "--neighbour_weight", "0.5") == CurriculumRecipe(
         contrastive_weight=0.0, neighbour_weight=0.5)
+    assert recipe("--random_swing_phase") == CurriculumRecipe(random_swing_phase=True)
     assert recipe("--contrastive_projection", "256").contrastive_projection == 256
     assert recipe("--object_weight", "5").object_weight == 5.0
     assert recipe("--contrastive_layout", "1.5").contrastive_layout == 1.5

@@ -87,6 +87,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fresh_upper", action=argparse.BooleanOptionalAction, default=None,
                         help="train-default: the first stage's blocks start from a random initialisation "
                              f"instead of the init's (default: the recipe's, {recipe_default('fresh_upper')})")
+    parser.add_argument("--random_swing_phase", action=argparse.BooleanOptionalAction, default=None,
+                        help="train-default: swinging limbs start anywhere in their cycle, so which way one "
+                             "turns in each half clip varies (default: the recipe's, "
+                             f"{recipe_default('random_swing_phase')}: each starts at rest, turning "
+                             "counter-clockwise)")
     parser.add_argument("--contrastive_weight", type=float, default=None,
                         help="train-default: the weight of the contrastive loss on the Features over each clip's "
                              "camera and object motions (core.training.contrastive; default: the recipe's, "
@@ -202,7 +207,7 @@ def curriculum_recipe(args: argparse.Namespace) -> CurriculumRecipe:
                                                   "boundary", "epochs", "deeper_boundary", "deeper_epochs",
                                                   "fresh_upper", "contrastive_weight", "contrastive_projection",
                                                   "neighbour_weight", "contrastive_layout",
-                                                  "clips")}
+                                                  "random_swing_phase", "clips")}
     return replace(CurriculumRecipe(held_out_objects=tuple(args.held_out_objects)),
                    **{key: tuple(value) if isinstance(value, list) else value
                       for key, value in given.items() if value is not None})

@@ -20,7 +20,7 @@ still or jittering camera) and `composed` (both).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -37,6 +37,7 @@ from core.video.writer import write_video
 OBJECT_MOTIONS = ("left", "right", "up", "down", "grow", "shrink", "turn_cw", "turn_ccw", "swing", "deform")
 RIGID_OBJECT_MOTIONS = OBJECT_MOTIONS[:8]
 FAMILIES = ("camera", "object", "composed")
+SWING_PERIOD = 12.0  # frames per back-and-forth of a swinging limb
 RENDERING = 2  # bumped by each change to how clips are rendered (2: the hand-held jitter is rendered)
 _OBJECT_SPEEDS = {"left": (1.0, 3.5), "right": (1.0, 3.5), "up": (1.0, 3.5), "down": (1.0, 3.5),
                   "grow": (0.015, 0.04), "shrink": (0.015, 0.04), "turn_cw": (2.0, 6.0), "turn_ccw": (2.0, 6.0),
@@ -63,7 +64,8 @@ class ImageSource:
 class ObjectSpec:
     """One object: `motion` (in OBJECT_MOTIONS or "still") at `speed` (pixels, scale, degrees per frame;
     swing: amplitude in degrees; deform: relative amplitude), cut from `source`, `size` pixels across,
-    its path centred at `centre` (x, y as fractions of the frame), shape drawn from `shape_seed`."""
+    its path centred at `centre` (x, y as fractions of the frame), shape drawn from `shape_seed`; a
+    swing starts `phase` radians into its cycle (0: at rest, turning counter-clockwise)."""
 
     motion: str
     speed: float
@@ -71,6 +73,7 @@ class ObjectSpec:
     size: int
     centre: tuple[float, float]
     shape_seed: int
+    phase: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def _object_pose(spec: ObjectSpec, t: float, num_frames: int, start: np.ndarray)
     elif spec.motion in ("turn_cw", "turn_ccw"):
         angle = spec.speed * t * (-1 if spec.motion == "turn_cw" else 1)
     elif spec.motion == "swing":
-        angle = spec.speed * np.sin(2 * np.pi * t / 12.0)
+        angle = spec.speed * np.sin(2 * np.pi * t / SWING_PERIOD + spec.phase)
     rotation = cv2.getRotationMatrix2D((half, half), angle, scale)
     rotation[:, 2] += position - half
     return _affine3(rotation)
@@ -301,13 +304,16 @@ class CurriculumSampler:
             `max_objects`).
         object_sizes: the range of object sizes, pixels across (e.g. smaller for people seen from afar).
         slowest_object: the lowest object speed as a fraction of each motion's lowest (<1: slower objects).
+        random_swing_phase: swings start anywhere in their cycle, so which way a limb turns in a part
+            of the clip varies (else every swing starts at rest, turning counter-clockwise).
     """
 
     def __init__(self, photographs: Sequence, seed: int, texture_share: float = 0.3,
                  object_motions: Sequence[str] = OBJECT_MOTIONS, camera_motions: Sequence[str] = MOTIONS,
                  photometric: bool = True, composed_exclusions: dict[str, Sequence[str]] | None = None,
                  single_object_share: float = 0.0, max_objects: int = 3,
-                 object_sizes: tuple[int, int] = (48, 112), slowest_object: float = 1.0):
+                 object_sizes: tuple[int, int] = (48, 112), slowest_object: float = 1.0,
+                 random_swing_phase: bool = False):
         self.photographs = [str(p) for p in photographs]
         self.rng = np.random.default_rng(seed)
         self.texture_share = texture_share if self.photographs else 1.0
@@ -319,6 +325,7 @@ class CurriculumSampler:
         self.max_objects = max_objects
         self.object_sizes = object_sizes
         self.speeds = {motion: (low * slowest_object, high) for motion, (low, high) in _OBJECT_SPEEDS.items()}
+        self.random_swing_phase = random_swing_phase
 
     def source(self) -> ImageSource:
         if self.rng.random() < self.texture_share:
@@ -326,9 +333,13 @@ class CurriculumSampler:
         return ImageSource("photo", self.photographs[int(self.rng.integers(len(self.photographs)))])
 
     def object(self, motion: str) -> ObjectSpec:
-        return ObjectSpec(motion, _speed(self.rng, self.speeds, motion), self.source(),
+        spec = ObjectSpec(motion, _speed(self.rng, self.speeds, motion), self.source(),
                           int(self.rng.integers(*self.object_sizes)), tuple(float(c) for c in self.rng.uniform(0.3, 0.7, 2)),
                           int(self.rng.integers(2 ** 31)))
+        if motion == "swing" and self.random_swing_phase:
+            # drawn from the shape's seed, not `rng`: every clip is the one drawn without random phases but for it
+            return replace(spec, phase=float(np.random.default_rng([spec.shape_seed, 1]).uniform(0, 2 * np.pi)))
+        return spec
 
     def clip(self, family: str, camera: str | None = None, objects: Sequence[str] | None = None,
              background: ImageSource | None = None) -> CurriculumClip:

@@ -68,7 +68,8 @@ def training_clips(recipe: CurriculumRecipe) -> list[CurriculumClip]:
     sampler = CurriculumSampler(photograph_paths("train"), recipe.seed, composed_exclusions=HELD_OUT_PAIRS,
                                 object_motions=[m for m in OBJECT_MOTIONS if m not in recipe.held_out_objects],
                                 single_object_share=recipe.single_object_share, max_objects=recipe.max_objects,
-                                object_sizes=recipe.object_sizes, slowest_object=recipe.slowest_object)
+                                object_sizes=recipe.object_sizes, slowest_object=recipe.slowest_object,
+                                random_swing_phase=recipe.random_swing_phase)
     return sampler.clips(recipe.clips, recipe.families)
 
 

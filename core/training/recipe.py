@@ -48,6 +48,7 @@ class CurriculumRecipe:
     max_objects: int = 3
     object_sizes: tuple[int, int] = (48, 112)
     slowest_object: float = 1.0
+    random_swing_phase: bool = False
     object_targets: str = "present"
     held_out_objects: tuple[str, ...] = ()  # object motions no training clip has (a family kept for measurement)
     layout_grid: int = 4  # > 0: a third head regresses `flow_layout(flow, layout_grid, layout_periods)`
