@@ -333,13 +333,20 @@ class CurriculumSampler:
         return ImageSource("photo", self.photographs[int(self.rng.integers(len(self.photographs)))])
 
     def object(self, motion: str) -> ObjectSpec:
-        spec = ObjectSpec(motion, _speed(self.rng, self.speeds, motion), self.source(),
-                          int(self.rng.integers(*self.object_sizes)), tuple(float(c) for c in self.rng.uniform(0.3, 0.7, 2)),
-                          int(self.rng.integers(2 ** 31)))
+        speed, source = _speed(self.rng, self.speeds, motion), self.source()  # drawn in this order
+        size = int(self.rng.integers(*self.object_sizes))
+        centre = tuple(float(c) for c in self.rng.uniform(0.3, 0.7, 2))
+        spec = ObjectSpec(motion, speed, source, size, centre, int(self.rng.integers(2 ** 31)))
         if motion == "swing" and self.random_swing_phase:
-            # drawn from the shape's seed, not `rng`: every clip is the one drawn without random phases but for it
+            # from the shape's seed, not `rng`: every clip is the one drawn without random phases but for it
             return replace(spec, phase=float(np.random.default_rng([spec.shape_seed, 1]).uniform(0, 2 * np.pi)))
         return spec
+
+    def _object_count(self) -> int:
+        """One object for `single_object_share` of clips, else 1 to `max_objects`."""
+        if self.rng.random() < self.single_object_share:
+            return 1
+        return int(self.rng.integers(1, self.max_objects + 1))
 
     def clip(self, family: str, camera: str | None = None, objects: Sequence[str] | None = None,
              background: ImageSource | None = None) -> CurriculumClip:
@@ -349,13 +356,14 @@ class CurriculumSampler:
             choices = [m for m in self.camera_motions if m != "static"] if family == "composed" else self.camera_motions
             camera = "static" if family == "object" else str(rng.choice(choices))
         if objects is None:
-            count = 0 if family == "camera" else 1 if rng.random() < self.single_object_share else int(rng.integers(1, self.max_objects + 1))
+            count = 0 if family == "camera" else self._object_count()
             allowed = [m for m in self.object_motions
                        if family != "composed" or m not in self.composed_exclusions.get(camera, ())]
             objects = [str(rng.choice(allowed)) for _ in range(count)]
             if family == "camera" and rng.random() < 0.5:
                 objects = ["still"]
-        jitter = float(rng.uniform(0.0, 0.6)) if camera in ("static", "pan_left", "pan_right", "pan_up", "pan_down") else 0.0
+        hand_held = camera in ("static", "pan_left", "pan_right", "pan_up", "pan_down")
+        jitter = float(rng.uniform(0.0, 0.6)) if hand_held else 0.0
         photometric = self.photometric and rng.random() < 0.7
         return CurriculumClip(
             family=family, background=background or self.source(), camera=camera,
