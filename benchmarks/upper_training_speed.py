@@ -17,7 +17,7 @@ import numpy as np
 from benchmarks.common import argument_parser, print_table, write_json
 from core.common.process import configure_process
 from core.model.i3d import endpoint_model
-from core.training.adaptation import train_motion_heads
+from core.training.adaptation import MotionLosses, train_motion_heads
 from core.training.curriculum import OBJECT_MOTIONS
 from core.training.motion_dataset import MOTIONS
 from core.training.recipe import CurriculumRecipe
@@ -59,7 +59,8 @@ def main() -> None:
         activations = np.abs(rng.normal(size=(args.clips, *shape))).astype(np.float32)
         times = EpochTimes()
         train_motion_heads(model, activations, camera, objects, boundary=boundary, epochs=args.epochs + 1,
-                           seed=recipe.seed, object_weight=recipe.object_weight, callbacks=[times])
+                           seed=recipe.seed, losses=MotionLosses(object_weight=recipe.object_weight),
+                           callbacks=[times])
         per_epoch = float(np.mean(times.seconds[1:])) * recipe.clips / args.clips
         results[boundary] = {"activation_shape": shape, "seconds_per_epoch_recipe_clips": per_epoch}
         reference = results[args.boundaries[0]]["seconds_per_epoch_recipe_clips"]

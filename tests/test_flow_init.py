@@ -17,8 +17,8 @@ from core.errors import ConfigError
 from core.features.config import ModelSection
 from core.flow.computer import OpticalFlowComputer
 from core.model.i3d import build_i3d
-from core.training.adaptation import (adapt_batchnorm, redraw_upper_blocks, shuffled_batches, stages_between,
-                                      train_motion_heads, train_upper_blocks)
+from core.training.adaptation import (MotionLosses, adapt_batchnorm, redraw_upper_blocks, shuffled_batches,
+                                      stages_between, train_motion_heads, train_upper_blocks)
 from core.training.contrastive import (layout_label_columns, motion_label_vectors, neighbour_preserving_loss,
                                       overlap_contrastive_loss, reference_descriptors)
 from core.weights.flow_stream import (FIRST_CONV, build_flow_i3d, cross_modal_arrays, motion_adapted_metrics_path,
@@ -160,7 +160,8 @@ def test_the_layout_head_learns_targets_of_any_scale():
     signal = activations[:, :, :, :, :3].mean(axis=(1, 2, 3))  # [16, 3], learnable from the input
     layout = signal * np.array([1e-3, 1.0, 1e3], np.float32)
     history = train_motion_heads(model, activations, np.arange(16) % 2, (np.arange(16)[:, None] % 3 == [0, 1, 2]),
-                                 boundary="Mixed_5b", epochs=8, batch_size=4, regressions={"layout": (layout, 1.0)})
+                                 boundary="Mixed_5b", epochs=8, batch_size=4,
+                                 losses=MotionLosses(regressions={"layout": (layout, 1.0)}))
     assert history["layout_loss"][0] < 10
     assert np.mean(history["layout_loss"][-3:]) < 0.5 * history["layout_loss"][0], history["layout_loss"]
     no_layout = train_motion_heads(model, activations, np.arange(16) % 2, np.zeros((16, 3)), boundary="Mixed_5b",
@@ -206,7 +207,8 @@ def test_the_contrastive_head_trains_the_features_themselves():
             return np.asarray(stages_between(model, "Mixed_5b", "Features")(activations, training=False))
         assert knn_loo_accuracy(features(), camera, 1) <= 0.5
         history = train_motion_heads(model, activations, camera, np.zeros((16, 1)), boundary="Mixed_5b", epochs=8,
-                                     batch_size=16, contrastive_weight=1.0, contrastive_projection=width)
+                                     batch_size=16,
+                                     losses=MotionLosses(contrastive_weight=1.0, contrastive_projection=width))
         assert np.mean(history["embedding_loss"][-3:]) < 0.7 * history["embedding_loss"][0], history["embedding_loss"]
         ends[width] = features()
         assert knn_loo_accuracy(ends[width], camera, 1) == 1.0
@@ -224,7 +226,7 @@ def test_extra_contrastive_label_columns_group_the_features_by_them():
     for extra in (None, np.eye(4, dtype=np.float32)[direction]):
         model = build_flow_i3d("random", seed=1, size=None)
         train_motion_heads(model, activations, camera, np.zeros((16, 1)), boundary="Mixed_5b", epochs=8, batch_size=16,
-                           contrastive_weight=1.0, contrastive_extra=extra)
+                           losses=MotionLosses(contrastive_weight=1.0, contrastive_extra=extra))
         features = np.asarray(stages_between(model, "Mixed_5b", "Features")(activations, training=False))
         scores["with" if extra is not None else "without"] = knn_loo_accuracy(features, direction, 1)
     assert scores["with"] == 1.0 and scores["without"] <= 0.5, scores
@@ -285,7 +287,7 @@ def test_the_neighbour_loss_trains_the_features_towards_their_inputs_neighbours(
         return float(np.mean(keras.ops.convert_to_numpy(loss(reference, unit)))) - floor
     before = divergence()
     history = train_motion_heads(model, activations, np.zeros(16, int), np.zeros((16, 1)), boundary="Mixed_5b",
-                                 epochs=8, batch_size=16, neighbour_weight=1.0)
+                                 epochs=8, batch_size=16, losses=MotionLosses(neighbour_weight=1.0))
     assert "neighbours_loss" in history and "embedding_loss" not in history
     assert divergence() < 0.5 * before, (before, divergence())
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 import keras
@@ -198,28 +199,42 @@ def train_upper_blocks(model: keras.Model, activations: np.ndarray, labels: np.n
     return _history(history)
 
 
+@dataclass(frozen=True)
+class MotionLosses:
+    """The losses `train_motion_heads` adds to its camera loss (weighted 1), each with its weight:
+
+    - `object_weight`: the `objects` head's binary cross-entropy.
+    - `regressions`: {head name: (targets `[N, D]`, loss weight)}, one linear head each (e.g. the
+      layout, `core.training.flow_layout`, or the motion's parameters,
+      `core.training.curriculum.motion_parameters`), mean squared error on targets standardised per
+      column.
+    - `contrastive_weight` > 0: `core.training.contrastive`'s loss on the unit-length Features
+      (`embedding`) over each clip's camera and object labels, with the nonnegative label columns
+      `contrastive_extra` `[N, E]` beside them if given; with a `contrastive_projection` of D > 0, on a
+      projection of the Features instead (Dense(D, relu), Dense(D), as SimCLR's), so the Features need
+      not collapse each motion to a point.
+    - `neighbour_weight` > 0: the neighbour-preserving loss against the `reference_descriptors` of the
+      training activations (`neighbours`).
+    """
+
+    object_weight: float = 1.0
+    regressions: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
+    contrastive_weight: float = 0.0
+    contrastive_projection: int = 0
+    contrastive_extra: np.ndarray | None = None
+    neighbour_weight: float = 0.0
+
+
 def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_labels: np.ndarray,
                        object_labels: np.ndarray, boundary: str = "MaxPool3d_5a_2x2", epochs: int = 12,
-                       batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0, object_weight: float = 1.0,
-                       regressions: dict[str, tuple[np.ndarray, float]] | None = None,
-                       contrastive_weight: float = 0.0, contrastive_projection: int = 0,
-                       neighbour_weight: float = 0.0, contrastive_extra: np.ndarray | None = None,
+                       batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0,
+                       losses: MotionLosses = MotionLosses(),
                        callbacks: list[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
     """Multi-task training of the stages after `boundary` on cached activations: heads on Features,
     `camera` (softmax over camera motions, integer `camera_labels` `[N]`), `objects` (sigmoid,
     `object_labels` `[N, K]` in [0, 1]: which object motions the clip shows, multi-hot or as shares)
-    and one linear head per entry of `regressions`, {name: (targets `[N, D]`, loss weight)} (e.g. the
-    layout, `core.training.flow_layout`, or the motion's parameters,
-    `core.training.curriculum.motion_parameters`), each with mean squared error on its targets
-    standardised per column. With a `contrastive_weight`, the unit-length Features themselves
-    (`embedding`) get `core.training.contrastive`'s loss over each clip's camera and object labels
-    (and the nonnegative label columns `contrastive_extra` `[N, E]`, if given, beside them);
-    with a `contrastive_projection` of D > 0 the loss is on a projection of them instead (Dense(D,
-    relu), Dense(D), as SimCLR's), so the Features need not collapse each motion to a point. And
-    with a `neighbour_weight` its neighbour-preserving loss against the `reference_descriptors` of
-    `activations` (`neighbours`). Losses are weighted 1,
-    `object_weight`, the regressions' own, `contrastive_weight`, `neighbour_weight`. The trained stages
-    are copied back into `model`; returns the history (`camera_accuracy`, ...)."""
+    and the heads and losses `losses` adds (`MotionLosses`). The trained stages are copied back into
+    `model`; returns the history (`camera_accuracy`, ...)."""
     upper = _upper_blocks(model, boundary)
     features = keras.layers.Dropout(0.3, seed=seed)(upper.output)
     init = keras.initializers.GlorotUniform(seed=seed)
@@ -228,29 +243,30 @@ def train_motion_heads(model: keras.Model, activations: np.ndarray, camera_label
                                             kernel_initializer=init)(features),
                "objects": keras.layers.Dense(object_labels.shape[1], activation="sigmoid", name="objects",
                                              kernel_initializer=init)(features)}
-    losses = {"camera": "sparse_categorical_crossentropy", "objects": "binary_crossentropy"}
-    weights = {"camera": 1.0, "objects": object_weight}
+    loss_functions = {"camera": "sparse_categorical_crossentropy", "objects": "binary_crossentropy"}
+    weights = {"camera": 1.0, "objects": losses.object_weight}
     targets = {"camera": np.asarray(camera_labels), "objects": np.asarray(object_labels, np.float32)}
-    for name, (values, weight) in (regressions or {}).items():
+    for name, (values, weight) in losses.regressions.items():
         outputs[name] = keras.layers.Dense(values.shape[1], name=name, kernel_initializer=init)(features)
-        losses[name], weights[name] = "mean_squared_error", weight
+        loss_functions[name], weights[name] = "mean_squared_error", weight
         targets[name] = StandardScaler().fit_transform(np.asarray(values, np.float32))
-    if contrastive_weight:
+    if losses.contrastive_weight:
         embedded = upper.output
-        if contrastive_projection:
-            hidden = keras.layers.Dense(contrastive_projection, activation="relu", kernel_initializer=init)(embedded)
-            embedded = keras.layers.Dense(contrastive_projection, kernel_initializer=init)(hidden)
+        if losses.contrastive_projection:
+            width = losses.contrastive_projection
+            hidden = keras.layers.Dense(width, activation="relu", kernel_initializer=init)(embedded)
+            embedded = keras.layers.Dense(width, kernel_initializer=init)(hidden)
         outputs["embedding"] = keras.layers.UnitNormalization(name="embedding")(embedded)
-        losses["embedding"], weights["embedding"] = overlap_contrastive_loss(), contrastive_weight
+        loss_functions["embedding"], weights["embedding"] = overlap_contrastive_loss(), losses.contrastive_weight
         targets["embedding"] = motion_label_vectors(camera_labels, object_labels, camera_classes)
-        if contrastive_extra is not None:
-            targets["embedding"] = np.concatenate([targets["embedding"], contrastive_extra], axis=1)
-    if neighbour_weight:
+        if losses.contrastive_extra is not None:
+            targets["embedding"] = np.concatenate([targets["embedding"], losses.contrastive_extra], axis=1)
+    if losses.neighbour_weight:
         outputs["neighbours"] = keras.layers.UnitNormalization(name="neighbours")(upper.output)
-        losses["neighbours"], weights["neighbours"] = neighbour_preserving_loss(), neighbour_weight
+        loss_functions["neighbours"], weights["neighbours"] = neighbour_preserving_loss(), losses.neighbour_weight
         targets["neighbours"] = reference_descriptors(activations)
     trainer = keras.Model(upper.input, outputs)
-    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses, loss_weights=weights,
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss_functions, loss_weights=weights,
                     metrics={"camera": ["accuracy"], "objects": [keras.metrics.BinaryAccuracy(name="accuracy")]})
     history = trainer.fit(shuffled_batches(activations, targets, batch_size, seed), epochs=epochs, verbose=0,
                           shuffle=False, callbacks=list(callbacks))

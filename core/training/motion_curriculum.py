@@ -37,8 +37,8 @@ from core.common.progress import ProgressCallback, no_progress
 from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
-from core.training.adaptation import (EpochProgress, adabn_on_clips, activations_between, cache_activations,
-                                      counted, redraw_upper_blocks, train_motion_heads)
+from core.training.adaptation import (EpochProgress, MotionLosses, adabn_on_clips, activations_between,
+                                      cache_activations, counted, redraw_upper_blocks, train_motion_heads)
 from core.training.clip_pass_cache import ADABN_CLIPS, ClipPassCache
 from core.training.contrastive import layout_label_columns
 from core.training.curriculum import (OBJECT_MOTIONS, RENDERING, CurriculumClip, CurriculumSampler,
@@ -209,13 +209,13 @@ def train_stage(model: keras.Model, activations: np.ndarray, clips: list[Curricu
     """One training stage: the blocks after `boundary`, from `boundary`'s `activations` of `clips`, with
     the recipe's heads, losses and seed, the `regressions` heads (`regression_targets`) and the
     contrastive labels' `contrastive_extra` columns (`contrastive_layout_labels`); in place."""
+    losses = MotionLosses(object_weight=recipe.object_weight, regressions=regressions,
+                          contrastive_weight=recipe.contrastive_weight,
+                          contrastive_projection=recipe.contrastive_projection, contrastive_extra=contrastive_extra,
+                          neighbour_weight=recipe.neighbour_weight)
     return train_motion_heads(model, activations, np.array([c.camera_label for c in clips]),
                               object_targets(clips, recipe.object_targets), boundary=boundary, epochs=epochs,
-                              seed=recipe.seed, object_weight=recipe.object_weight, regressions=regressions,
-                              contrastive_weight=recipe.contrastive_weight,
-                              contrastive_projection=recipe.contrastive_projection,
-                              neighbour_weight=recipe.neighbour_weight, contrastive_extra=contrastive_extra,
-                              callbacks=list(callbacks))
+                              seed=recipe.seed, losses=losses, callbacks=list(callbacks))
 
 
 def _noting_layout(clip: np.ndarray, recipe: CurriculumRecipe, layouts: list[np.ndarray]) -> np.ndarray:
