@@ -14,8 +14,10 @@ for flow_summary):
   16-frame windows of 6 tiles of the frame, labelled by where their moving pixels go (mean dx of pixels moving over
   0.5 px/frame: left or right; tiles with little or mixed motion are left out); 1-NN accuracy
   against the majority-class share printed below the table.
-Below the table: per object motion, and for composed which part (the pan, the object's translation) the
-nearest clip gets right and how fast the pans and objects of its hits and misses are.
+Below the table: per object motion; for the object set's turns, how many have a turn as nearest clip
+and how many their own, beside what features blind to a turn's direction get; and for composed which
+part (the pan, the object's translation) the nearest clip gets right and how fast the pans and
+objects of its hits and misses are.
 
     .venv/bin/python -m benchmarks.motion_families [--weights random motion_curriculum] [--eval_flow_method tvl1]
         [--scenes 2 --no-vtest] [--families composed --composed_scenes 13]
@@ -47,7 +49,7 @@ from core.training.curriculum import render_curriculum_clip
 from core.training.motion_dataset import rendered_flow
 from core.training.flow_layout import camera_relative, flow_layout, strongest_regions
 from core.training.motion_families import (EVAL_FAMILIES, MotionFamilySet, composed_part_scores, family_scores,
-                                          family_sets, preprocess_sets, scores_by_label)
+                                          family_sets, preprocess_sets, scores_by_label, turn_scores)
 from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
 from core.video.decode import iter_frames
 from core.weights.flow_stream import build_flow_i3d
@@ -162,6 +164,8 @@ def main() -> None:
         scores = dict.fromkeys((*EVAL_FAMILIES, "reversed"), float("nan")) | family_scores(sets, features)
         if "object" in sets:
             scores["object_by_motion"] = scores_by_label(sets["object"], features["object"])
+            scores["turns"] = turn_scores(sets["object"], knn_loo_predictions(features["object"],
+                                                                               sets["object"].labels, 1))
             scores["reversed"] = reversal_score(features["object"], featurize(backward),
                                                 sets["object"].labels)
         if "composed" in sets:
@@ -181,6 +185,12 @@ def main() -> None:
         motions = sets["object"].label_names
         print_table(["flow-stream weights", *motions], [[name, *(f"{scores['object_by_motion'][m]:.3f}" for m in motions)]
                                                          for name, scores in results.items()])
+        print("\nobject set's turns: how many have a turn (either way) as 1-NN, and their own turn; features "
+              "blind to a turn's direction get the mean +- sd right:")
+        print_table(["flow-stream weights", "turns", "turning", "right", "direction-blind"],
+                    [[name, *(scores["turns"][key] for key in ("turns", "turning", "right")),
+                      f"{scores['turns']['blind_mean']:.1f} +- {scores['turns']['blind_sd']:.1f}"]
+                     for name, scores in results.items()])
     if "composed" in sets:
         print("\ncomposed set, share of clips whose 1-NN has the same pan / the same object translation, "
               "and mean speeds (px/frame) of the clips whose 1-NN has their pair (hit) or not (miss):")

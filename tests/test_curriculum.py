@@ -221,6 +221,26 @@ def test_the_composed_score_per_part_says_which_part_the_nearest_clip_gets_wrong
     assert composed_part_scores(composed, nearest["same_translation"]) == {"camera": 0.0, "object": 1.0}
 
 
+def test_the_turn_score_counts_turns_found_to_turn_and_their_direction_against_a_blind_draw():
+    """13 scenes of the 8 rigid object motions: predictions that give every turn the other turn find
+    26 turns turning and none right; the same with 4 turns predicted as grow, 22 turning. A model
+    blind to direction gets 26 x 12/25 = 12.48 right on average (sd 2.55)."""
+    from core.training.curriculum import RIGID_OBJECT_MOTIONS
+    from core.training.motion_families import MotionFamilySet, turn_scores
+
+    labels = np.tile(np.arange(8), 13)
+    objects = MotionFamilySet("object", [], labels, list(RIGID_OBJECT_MOTIONS))
+    cw, ccw, grow = (RIGID_OBJECT_MOTIONS.index(m) for m in ("turn_cw", "turn_ccw", "grow"))
+    other_way = np.where(labels == cw, ccw, np.where(labels == ccw, cw, labels))
+    scores = turn_scores(objects, other_way)
+    assert (scores["turns"], scores["turning"], scores["right"]) == (26, 26, 0)
+    assert scores["blind_mean"] == pytest.approx(26 * 12 / 25) and scores["blind_sd"] == pytest.approx(2.548, abs=1e-3)
+    some_grow = other_way.copy()
+    some_grow[np.flatnonzero(labels == cw)[:4]] = grow
+    assert turn_scores(objects, some_grow)["turning"] == 22
+    assert turn_scores(objects, labels)["right"] == 26
+
+
 def test_a_held_out_object_motion_is_in_no_training_clip(opencv_doc):
     from core.training.motion_curriculum import training_clips
     from core.training.recipe import CurriculumRecipe

@@ -28,6 +28,7 @@ from core.training.motion_dataset import MOTIONS
 EVAL_FAMILIES = ("object", "camera", "composed")
 PANS = ("pan_left", "pan_right", "pan_up", "pan_down")
 TRANSLATIONS = ("left", "right", "up", "down")
+TURNS = ("turn_cw", "turn_ccw")
 
 
 @dataclass
@@ -96,3 +97,19 @@ def composed_part_scores(composed_set: MotionFamilySet, predictions: np.ndarray)
     predicted_pans, predicted_translations = np.divmod(predictions, len(TRANSLATIONS))
     return {"camera": float(np.mean(predicted_pans == pans)),
             "object": float(np.mean(predicted_translations == translations))}
+
+
+def turn_scores(object_set: MotionFamilySet, predictions: np.ndarray) -> dict[str, float]:
+    """How the object set's turns fare, given each clip's predicted label `predictions` `[N]` (e.g. its
+    leave-one-out 1-NN's): `turns` (how many), `turning` (how many predicted a turn, either way),
+    `right` (predicted their own turn), and how many features blind to a turn's direction would get
+    right, each turn's neighbour one of the other turns drawn at random: `blind_mean` and `blind_sd`
+    (binomial)."""
+    turn_labels = [object_set.label_names.index(name) for name in TURNS]
+    is_turn = np.isin(object_set.labels, turn_labels)
+    turns = int(is_turn.sum())
+    counts = np.array([np.sum(object_set.labels == label) for label in turn_labels])
+    same_way = float(np.sum(counts * (counts - 1)) / max(turns * (turns - 1), 1))  # P(another turn turns the same way)
+    return {"turns": turns, "turning": int(np.isin(predictions[is_turn], turn_labels).sum()),
+            "right": int(np.sum(predictions[is_turn] == object_set.labels[is_turn])),
+            "blind_mean": turns * same_way, "blind_sd": float(np.sqrt(turns * same_way * (1 - same_way)))}
