@@ -25,6 +25,8 @@ from core.training.contrastive import (motion_label_vectors, neighbour_preservin
 from core.weights.flow_stream import redraw_kernels
 from core.common.progress import ProgressCallback, no_progress
 
+ADABN_CLIPS = 64  # clips AdaBN re-estimates the statistics on, unless told otherwise
+
 
 class EpochProgress(keras.callbacks.Callback):
     """Reports `progress(done + epochs finished, total)` after each epoch of `fit`."""
@@ -66,7 +68,7 @@ def adapt_batchnorm(model: keras.Model, clip_batches: Iterable[np.ndarray],
     return count
 
 
-def adabn_on_clips(model: keras.Model, clips: np.ndarray, count: int = 64, batch_size: int = 4,
+def adabn_on_clips(model: keras.Model, clips: np.ndarray, count: int = ADABN_CLIPS, batch_size: int = 4,
                    shuffled: bool = True) -> int:
     """AdaBN on `count` of `clips` `[N, ...]` in batches: drawn in a fixed shuffled order, or the
     first `count` in order if not `shuffled`. Returns the batches used."""
@@ -155,7 +157,7 @@ def _upper_blocks(model: keras.Model, boundary: str) -> keras.Model:
 
 
 def redraw_upper_blocks(model: keras.Model, boundary: str, activations: np.ndarray, seed: int,
-                        adabn_clips: int = 64, batch_size: int = 4) -> None:
+                        adabn_clips: int = ADABN_CLIPS, batch_size: int = 4) -> None:
     """The stages of `model` after `boundary` drawn again as a random initialisation's (Glorot kernels
     from `seed`, BatchNorm at Keras' defaults), then their BatchNorm statistics re-estimated (AdaBN)
     on the first `adabn_clips` of `boundary`'s `activations` `[N, ...]`; in place."""

@@ -31,9 +31,9 @@ import numpy as np
 
 from core.common.atomic import atomic_path, write_json_atomic
 from core.training import curriculum
+from core.training.adaptation import ADABN_CLIPS
 from core.training.recipe import CurriculumRecipe
 
-ADABN_CLIPS = 64  # AdaBN's statistics come from the first clips, this many (all of a shorter pass)
 # The recipe's fields the clip pass does not depend on: training's, and `clips` (clip i is the same in
 # a pass of any length, the sampler drawing clip after clip, so a longer pass loads a shorter one's
 # chunks and makes only the clips after them).

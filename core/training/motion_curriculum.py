@@ -37,9 +37,9 @@ from core.common.progress import ProgressCallback, no_progress
 from core.errors import ConfigError
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
-from core.training.adaptation import (EpochProgress, MotionLosses, adabn_on_clips, activations_between,
+from core.training.adaptation import (ADABN_CLIPS, EpochProgress, MotionLosses, adabn_on_clips, activations_between,
                                       cache_activations, counted, redraw_upper_blocks, train_motion_heads)
-from core.training.clip_pass_cache import ADABN_CLIPS, ClipPassCache
+from core.training.clip_pass_cache import ClipPassCache
 from core.training.contrastive import layout_label_columns
 from core.training.curriculum import (OBJECT_MOTIONS, RENDERING, CurriculumClip, CurriculumSampler,
                                      curriculum_clip_flow, motion_parameters)
