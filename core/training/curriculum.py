@@ -333,7 +333,8 @@ class CurriculumSampler:
         return ImageSource("photo", self.photographs[int(self.rng.integers(len(self.photographs)))])
 
     def object(self, motion: str) -> ObjectSpec:
-        speed, source = _speed(self.rng, self.speeds, motion), self.source()  # drawn in this order
+        # `rng` draws speed, source, size, centre, shape seed in this order (every clip depends on it)
+        speed, source = _speed(self.rng, self.speeds, motion), self.source()
         size = int(self.rng.integers(*self.object_sizes))
         centre = tuple(float(c) for c in self.rng.uniform(0.3, 0.7, 2))
         spec = ObjectSpec(motion, speed, source, size, centre, int(self.rng.integers(2 ** 31)))
