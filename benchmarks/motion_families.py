@@ -14,10 +14,12 @@ for flow_summary):
   16-frame windows of 6 tiles of the frame, labelled by where their moving pixels go (mean dx of pixels moving over
   0.5 px/frame: left or right; tiles with little or mixed motion are left out); 1-NN accuracy
   against the majority-class share printed below the table.
-Below the table: per object motion; for the object set's turns, how many have a turn as nearest clip
-and how many their own, beside what features blind to a turn's direction get; and for composed which
-part (the pan, the object's translation) the nearest clip gets right and how fast the pans and
-objects of its hits and misses are.
+Below the table: with random init among the rows, each other row's gain over it per family (the
+difference, and the share of random init's errors made good: "+0.3 over random init" cannot hold
+where random init scores over 0.7); per object motion; for the object set's turns, how many have a
+turn as nearest clip and how many their own, beside what features blind to a turn's direction get;
+and for composed which part (the pan, the object's translation) the nearest clip gets right and how
+fast the pans and objects of its hits and misses are.
 
     .venv/bin/python -m benchmarks.motion_families [--weights random motion_curriculum] [--eval_flow_method tvl1]
         [--scenes 2 --no-vtest] [--families composed --composed_scenes 13]
@@ -126,6 +128,13 @@ def vtest_windows(computer: OpticalFlowComputer, frames: int | None = None) -> t
     return np.stack(inputs), np.array(labels)
 
 
+def gain_over(score: float, random_score: float) -> str:
+    """`score` against random init's: "+0.167 (91%)", the difference and the share of random init's
+    errors it makes good."""
+    errors_made_good = (score - random_score) / (1 - random_score) if random_score < 1 else float("nan")
+    return f"{score - random_score:+.3f} ({errors_made_good:.0%})"
+
+
 def main() -> None:
     configure_process()
     parser = argument_parser(__doc__)
@@ -180,6 +189,13 @@ def main() -> None:
     print_table(["flow-stream weights", "object", "camera", "composed", "reversed", "vtest L/R", "elapsed s"], rows)
     majority = max(np.mean(vtest_labels), 1 - np.mean(vtest_labels)) if args.vtest else float("nan")
     print(f"chance: object {1 / 8:.3f}, camera {1 / 10:.3f}, composed {1 / 16:.3f}; vtest majority class {majority:.3f}")
+    if "random" in results:
+        print("\nagainst random init: score minus random init's, and the share of random init's errors made good "
+              "((score - random) / (1 - random)):")
+        families = [name for name in EVAL_FAMILIES if name in sets]
+        print_table(["flow-stream weights", *families],
+                    [[name, *(gain_over(scores[f], results["random"][f]) for f in families)]
+                     for name, scores in results.items() if name != "random"])
     if "object" in sets:
         print("\nobject set, 1-NN accuracy per object motion:")
         motions = sets["object"].label_names
