@@ -1,10 +1,11 @@
-"""benchmarks.motion_families' reference row without a network: what the flow itself holds."""
+"""benchmarks.motion_families' reference row without a network (what the flow itself holds), and its
+gain over random init."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.motion_families import flow_summary
+from benchmarks.motion_families import flow_summary, gain_over
 
 
 def test_the_flow_summary_holds_the_pan_and_the_object_against_it():
@@ -19,3 +20,11 @@ def test_the_flow_summary_holds_the_pan_and_the_object_against_it():
     scene = np.array([0.0, 0.5, 0.25, 0.0] * 2)
     np.testing.assert_allclose(summary[0], np.concatenate([camera / np.linalg.norm(camera),
                                                            scene / np.linalg.norm(scene)]), rtol=1e-5)
+
+
+def test_the_gain_over_random_init_is_the_difference_and_the_share_of_its_errors_made_good():
+    """Camera motion on 8 photographs: random init 49 of 60, the default 59: +0.167, 10 of random
+    init's 11 errors made good (91%); a perfect random init leaves no error to make good."""
+    assert gain_over(59 / 60, 49 / 60) == "+0.167 (91%)"
+    assert gain_over(0.5, 0.75) == "-0.250 (-100%)"
+    assert gain_over(1.0, 1.0) == "+0.000 (nan%)"
