@@ -42,7 +42,7 @@ import numpy as np
 
 from benchmarks.common import argument_parser, make_missing_weights, packed_row, print_table, write_json
 from core.common.process import configure_process
-from core.evaluation.metrics import knn_loo_accuracy, knn_loo_predictions
+from core.evaluation.metrics import knn_loo_accuracy
 from core.features.similarity import unit_rows
 from core.features.sequences import preprocess_flow
 from core.flow.computer import OpticalFlowComputer
@@ -51,7 +51,8 @@ from core.training.curriculum import render_curriculum_clip
 from core.training.motion_dataset import rendered_flow
 from core.training.flow_layout import camera_relative, flow_layout, strongest_regions
 from core.training.motion_families import (EVAL_FAMILIES, MotionFamilySet, composed_part_scores, family_scores,
-                                          family_sets, preprocess_sets, scores_by_label, turn_scores)
+                                          family_sets, nearest_labels, preprocess_sets, scores_by_label,
+                                          turn_scores)
 from core.training.photographs import OPENCV_DOC_DATA, photograph_paths
 from core.video.decode import iter_frames
 from core.weights.flow_stream import build_flow_i3d
@@ -172,13 +173,13 @@ def main() -> None:
         features = {name: featurize(clips) for name, clips in inputs.items()}
         scores = dict.fromkeys((*EVAL_FAMILIES, "reversed"), float("nan")) | family_scores(sets, features)
         if "object" in sets:
-            scores["object_by_motion"] = scores_by_label(sets["object"], features["object"])
-            scores["turns"] = turn_scores(sets["object"], knn_loo_predictions(features["object"],
-                                                                               sets["object"].labels, 1))
+            nearest_objects = nearest_labels(sets["object"], features["object"])
+            scores["object_by_motion"] = scores_by_label(sets["object"], nearest_objects)
+            scores["turns"] = turn_scores(sets["object"], nearest_objects)
             scores["reversed"] = reversal_score(features["object"], featurize(backward),
                                                 sets["object"].labels)
         if "composed" in sets:
-            nearest = knn_loo_predictions(features["composed"], sets["composed"].labels, 1)
+            nearest = nearest_labels(sets["composed"], features["composed"])
             scores["composed_parts"] = (composed_part_scores(sets["composed"], nearest)
                                         | composed_speeds(sets["composed"], nearest))
         scores["vtest_lr"] = (knn_loo_accuracy(featurize(vtest_inputs), vtest_labels, 1)
@@ -189,7 +190,7 @@ def main() -> None:
     print_table(["flow-stream weights", "object", "camera", "composed", "reversed", "vtest L/R", "elapsed s"], rows)
     majority = max(np.mean(vtest_labels), 1 - np.mean(vtest_labels)) if args.vtest else float("nan")
     print(f"chance: object {1 / 8:.3f}, camera {1 / 10:.3f}, composed {1 / 16:.3f}; vtest majority class {majority:.3f}")
-    if "random" in results:
+    if "random" in results and len(results) > 1:
         print("\nagainst random init: score minus random init's, and the share of random init's errors made good "
               "((score - random) / (1 - random)):")
         families = [name for name in EVAL_FAMILIES if name in sets]

@@ -46,7 +46,7 @@ from core.training.curriculum import (OBJECT_MOTIONS, RENDERING, CurriculumClip,
 from core.training.flow_layout import camera_relative, flow_layout, strongest_regions
 from core.training.motion_dataset import MOTIONS
 from core.training.motion_families import (PANS, TRANSLATIONS, family_features, family_scores, family_sets,
-                                          preprocess_sets, scores_by_label)
+                                          nearest_labels, preprocess_sets, scores_by_label)
 from core.training.photographs import photograph_paths
 from core.training.recipe import CurriculumRecipe
 from core.weights.flow_stream import MOTION_CURRICULUM_PATH, build_flow_i3d
@@ -250,6 +250,7 @@ def make_motion_curriculum(recipe: CurriculumRecipe = CurriculumRecipe(), target
                      "object_motions": list(recipe.held_out_objects)},
         "camera_motions": list(MOTIONS), "object_motions": list(OBJECT_MOTIONS),
         "eval_knn1_accuracy": family_scores(sets, features),
-        "eval_object_knn1_by_motion": scores_by_label(sets["object"], features["object"]),
+        "eval_object_knn1_by_motion": scores_by_label(sets["object"], nearest_labels(sets["object"],
+                                                                                     features["object"])),
         "eval_clips": {name: len(s.clips) for name, s in sets.items()},
         "final_train": {key: values[-1] for key, values in history.items()}})

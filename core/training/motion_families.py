@@ -81,10 +81,15 @@ def family_scores(sets: dict[str, MotionFamilySet], features: dict[str, np.ndarr
     return {name: knn_loo_accuracy(features[name], s.labels, 1) for name, s in sets.items()}
 
 
-def scores_by_label(motion_set: MotionFamilySet, features: np.ndarray) -> dict[str, float]:
-    """{label name: leave-one-out 1-NN accuracy (cosine) of that label's clips}, neighbours searched
-    among all the set's clips (e.g. how well a held-out object motion is told apart from the others)."""
-    predictions = knn_loo_predictions(features, motion_set.labels, 1)
+def nearest_labels(motion_set: MotionFamilySet, features: np.ndarray) -> np.ndarray:
+    """Each clip's leave-one-out 1-NN label `[N]` (cosine) among the set's clips, from its `features`."""
+    return knn_loo_predictions(features, motion_set.labels, 1)
+
+
+def scores_by_label(motion_set: MotionFamilySet, predictions: np.ndarray) -> dict[str, float]:
+    """{label name: share of that label's clips whose predicted label (`predictions` `[N]`, e.g.
+    `nearest_labels`: neighbours searched among all the set's clips) is theirs}: e.g. how well a
+    held-out object motion is told apart from the others."""
     return {name: float(np.mean(predictions[motion_set.labels == index] == index))
             for index, name in enumerate(motion_set.label_names) if np.any(motion_set.labels == index)}
 
